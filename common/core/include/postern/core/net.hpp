@@ -1,0 +1,59 @@
+// NAME
+//   net - IP addresses and CIDR prefixes for access decisions
+// SUMMARY
+//   auto nets = {Network::parse("10.0.0.0/8"), Network::parse("::1")};
+//   if (contains_any(nets, IpAddress::parse("10.1.2.3"))) ...
+// DESCRIPTION
+//   IPv4 and IPv6; an IPv4-mapped IPv6 address (::ffff:192.0.2.1) is treated
+//   as the IPv4 address it carries, because Postfix and libmilter report
+//   clients either way. A prefix with host bits set (10.1.2.3/8) is refused:
+//   it is almost always a typing mistake in an access list.
+// THREADS
+//   Values.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace postern::core {
+
+class IpAddress {
+ public:
+  // nullopt when text is not an address. Accepts "[v6]" and "IPv6:v6" forms
+  // as Postfix writes them.
+  static std::optional<IpAddress> parse(std::string_view text);
+  static IpAddress v4(std::uint32_t host_order);
+  static IpAddress v6(const std::array<std::uint8_t, 16>& bytes);
+
+  bool is_v4() const noexcept { return v4_; }
+  // For v4 only the first four bytes are used.
+  const std::array<std::uint8_t, 16>& bytes() const noexcept { return bytes_; }
+  std::string to_string() const;
+  bool operator==(const IpAddress&) const = default;
+
+ private:
+  bool v4_ = true;
+  std::array<std::uint8_t, 16> bytes_{};
+};
+
+class Network {
+ public:
+  // Throws std::invalid_argument with a message fit for a config error.
+  static Network parse(std::string_view text);
+  bool contains(const IpAddress& address) const noexcept;
+  std::string to_string() const;
+  const IpAddress& base() const noexcept { return base_; }
+  int prefix_length() const noexcept { return prefix_; }
+
+ private:
+  IpAddress base_;
+  int prefix_ = 32;
+};
+
+bool contains_any(const std::vector<Network>& networks, const IpAddress& address) noexcept;
+
+}  // namespace postern::core

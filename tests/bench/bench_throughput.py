@@ -1,0 +1,116 @@
+"""Throughput of the gateway: smtp-source -> private Postfix -> smtp-sink.
+
+Two runs in one process, same machine state: bare Postfix, then Postfix with
+the Postern chain (every postern-* milter in build/bin, each with its example
+config). Prints messages/s for both (accepted: smtp-source's wall time, i.e.
+the pre-queue cost where milters run; delivered: until the last message left
+the queue), their ratio, and each milter's peak RSS. The ratio is reported,
+not asserted (target for plain pass-through mail: >= 0.90); what is asserted
+is that every message arrived at the sink and the queue is empty.
+
+    python3 tests/bench/bench_throughput.py [--messages 2000] [--size 10240] [--sessions 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+
+from harness import (HarnessError, MilterSpec, PostfixInstance, Route, SmtpSink, discover_milters,  # noqa: E402
+                     smtp_source, wait_until)
+from harness.testing import BIN_DIR, EXIT_SKIPPED, SOURCE_DIR, missing_prerequisites  # noqa: E402
+
+WARMUP = 50  # spawns Postfix's processes and the milters' threads before timing
+
+
+class RunResult:
+    def __init__(self, label: str, accept_s: float, deliver_s: float, count: int, rss: dict[str, int | None]):
+        self.label = label
+        self.accept_rate = count / accept_s
+        self.deliver_rate = count / deliver_s
+        self.deliver_s = deliver_s
+        self.rss = rss
+
+
+def sent_count(pf: PostfixInstance, sink_port: int) -> int:
+    relay = re.escape(f"relay=127.0.0.1[127.0.0.1]:{sink_port},")
+    return len(re.findall(rf" {relay} .*status=sent ", pf.maillog_text()))
+
+
+def run(label: str, milters: list[MilterSpec], args: argparse.Namespace, work: str) -> RunResult:
+    os.makedirs(work, exist_ok=True)
+    with SmtpSink(os.path.join(work, f"smtp-sink-{label}.log")) as sink:
+        with PostfixInstance(milters=milters, routes=(Route("internet", relay=f"[127.0.0.1]:{sink.port}"),)) as pf:
+            smtp_source(pf.smtp_port, WARMUP, sessions=args.sessions, size=args.size)
+            wait_until(lambda: sent_count(pf, sink.port) >= WARMUP, 60, "the warm-up messages")
+            start = time.monotonic()
+            accept_s = smtp_source(pf.smtp_port, args.messages, sessions=args.sessions, size=args.size,
+                                   timeout=args.timeout)
+            total = WARMUP + args.messages
+            try:
+                wait_until(lambda: sent_count(pf, sink.port) >= total, args.timeout, f"{total} messages at the sink",
+                           interval=0.05)
+            except TimeoutError as e:
+                raise AssertionError(f"{e}: only {sent_count(pf, sink.port)} arrived; queue: {pf.queue()[:5]}") from None
+            deliver_s = time.monotonic() - start
+            pf.wait_queue_empty(timeout=30)
+            arrived = sent_count(pf, sink.port)
+            if arrived != total:
+                raise AssertionError(f"{label}: {arrived} deliveries at the sink, expected {total}")
+            rss = {m.name: m.peak_rss_kib() for m in pf.milters}
+            for m in pf.milters:
+                if not m.running():
+                    raise AssertionError(f"{label}: postern-{m.name} died during the run:\n{m.log_tail()}")
+    return RunResult(label, accept_s, deliver_s, args.messages, rss)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=10240, help="message size in bytes")
+    parser.add_argument("--sessions", type=int, default=8, help="parallel SMTP sessions")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
+    parser.add_argument("--milters", help="comma-separated short names (default: every built one)")
+    args = parser.parse_args()
+
+    problems = missing_prerequisites()
+    if problems:
+        print("SKIPPED: " + "; ".join(problems), file=sys.stderr)
+        return EXIT_SKIPPED
+    try:
+        chain = discover_milters(BIN_DIR, SOURCE_DIR, args.milters.split(",") if args.milters else None)
+    except HarnessError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
+
+    print(f"bench: {args.messages} messages x {args.size} bytes, {args.sessions} sessions, "
+          f"smtp-source -> Postfix -> smtp-sink; milters: {', '.join(m.name for m in chain) or 'none built'}")
+    with tempfile.TemporaryDirectory(prefix="postern-bench-") as work:
+        results = [run("bare", [], args, work)]
+        if chain:
+            results.append(run("chain", chain, args, work))
+
+    print(f"{'run':<8}{'accepted/s':>12}{'delivered/s':>13}{'seconds':>10}")
+    for r in results:
+        print(f"{r.label:<8}{r.accept_rate:>12.1f}{r.deliver_rate:>13.1f}{r.deliver_s:>10.2f}")
+    if len(results) == 2:
+        bare, chain_run = results
+        print(f"ratio chain/bare: accepted {chain_run.accept_rate / bare.accept_rate:.2f}, "
+              f"delivered {chain_run.deliver_rate / bare.deliver_rate:.2f} "
+              "(target for plain pass-through: >= 0.90)")
+        for name, kib in chain_run.rss.items():
+            print(f"peak RSS postern-{name}: {kib / 1024:.1f} MiB" if kib else f"peak RSS postern-{name}: unknown")
+    else:
+        print("ratio: no milter built in " + BIN_DIR + ", chain run skipped")
+    print(f"all {args.messages + WARMUP} messages arrived in every run")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
