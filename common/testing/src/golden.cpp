@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "postern/config/node.hpp"
+#include "postern/log/log.hpp"
 
 namespace postern::testing {
 
@@ -40,6 +41,23 @@ std::string first_difference(const std::string& expected, const std::string& act
     }
   }
 }
+
+// Captures log lines for the lifetime of the object.
+class LogCapture {
+ public:
+  LogCapture() {
+    log::set_capture([](log::Level, const std::string& line, void* user) {
+      *static_cast<std::string*>(user) += line + "\n";
+    }, &lines_);
+  }
+  ~LogCapture() { log::set_capture(nullptr, nullptr); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  const std::string& lines() const { return lines_; }
+
+ private:
+  std::string lines_;
+};
 
 }  // namespace
 
@@ -88,14 +106,17 @@ GoldenOutcome run_golden_case(const fs::path& dir, const config::Schema& schema,
       on_error = milter::parse_on_error(cfg->get_string("milter.on_internal_error"));
     }
     MilterDriver driver(build(cfg), on_error);
+    LogCapture capture;
     MessageResult r = driver.run(load_envelope(dir / "envelope.yaml"), read_file(dir / "message.eml"));
     std::string actual;
     for (const auto& line : r.transcript) actual += line + "\n";
     bool update = std::getenv("POSTERN_UPDATE_GOLDEN") != nullptr;
     fs::path expected_file = dir / "expected.txt";
     fs::path body_file = dir / "expected-body.eml";
+    fs::path log_file = dir / "expected-log.txt";
     if (update) {
       write_file(expected_file, actual);
+      write_file(log_file, capture.lines());
       if (r.body_replaced) write_file(body_file, r.new_body);
       outcome.passed = true;
       return outcome;
@@ -107,6 +128,10 @@ GoldenOutcome run_golden_case(const fs::path& dir, const config::Schema& schema,
       } else if (read_file(body_file) != r.new_body) {
         outcome.difference = "replaced body: " + first_difference(read_file(body_file), r.new_body);
       }
+    }
+    if (outcome.difference.empty() && fs::exists(log_file)) {
+      std::string log_difference = first_difference(read_file(log_file), capture.lines());
+      if (!log_difference.empty()) outcome.difference = "log: " + log_difference;
     }
     outcome.passed = outcome.difference.empty();
   } catch (const std::exception& e) {

@@ -34,15 +34,21 @@ def main() -> None:
 
     That is: the machine lacks root or the tools, or every test skipped itself
     (e.g. no milter binary built yet), so ctest reports "Skipped" instead of a
-    pass that tested nothing.
+    pass that tested nothing. With POSTERN_REQUIRE_ALL=1 (ci/test sets it) any
+    skip is a failure: CI has every tool, so a skip there hides a problem.
     """
+    require_all = os.environ.get("POSTERN_REQUIRE_ALL") == "1"
     problems = missing_prerequisites()
     if problems:
-        print("SKIPPED: " + "; ".join(problems), file=sys.stderr)
-        sys.exit(EXIT_SKIPPED)
+        print(("FAILED: " if require_all else "SKIPPED: ") + "; ".join(problems), file=sys.stderr)
+        sys.exit(1 if require_all else EXIT_SKIPPED)
     prog = unittest.main(exit=False, verbosity=2)
     result = prog.result
     if not result.wasSuccessful():
+        sys.exit(1)
+    if require_all and result.skipped:
+        print("FAILED: POSTERN_REQUIRE_ALL is set and tests skipped: "
+              + "; ".join(reason for _, reason in result.skipped), file=sys.stderr)
         sys.exit(1)
     if result.testsRun and len(result.skipped) == result.testsRun:
         print("SKIPPED: every test in this file skipped itself (see reasons above)", file=sys.stderr)

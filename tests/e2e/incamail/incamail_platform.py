@@ -28,18 +28,16 @@ As a program it runs the platform for the demo gateway (ci/demo-incamail.sh):
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
 import json
 import os
 import re
-import ssl
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from harness import PostfixInstance, Route, read_state, stop_recorded  # noqa: E402
+from harness.pki import TLSMGR, Pki  # noqa: E402
 from harness.util import HarnessError, free_port, run_with_tty  # noqa: E402
 
 SOURCE_DIR = os.environ.get("POSTERN_SOURCE_DIR") or os.path.abspath(
@@ -57,20 +55,8 @@ EXAMPLE_HOST = "mx.incamail.invalid"
 
 # ------------------------------------------------------------------ certificates
 
-@dataclasses.dataclass(frozen=True)
-class Cert:
-    pem: str
-    key: str
-
-    def fingerprint(self, digest: str) -> str:
-        """AA:BB:... of the DER certificate, as openssl and the checklist print it."""
-        with open(self.pem, encoding="ascii") as f:
-            der = ssl.PEM_cert_to_DER_cert(f.read())
-        return ":".join(f"{b:02X}" for b in hashlib.new(digest, der).digest())
-
-
-class TestPki:
-    """A test CA and the certificates the tests need (P-256, valid 30 days).
+class TestPki(Pki):
+    """The certificates of the IncaMail tests (P-256, valid 30 days).
 
     ca                the "SwissSign" of the tests: the platform's and IncaMail's issuer
     platform          the platform's server certificate, O=Post CH AG
@@ -81,51 +67,17 @@ class TestPki:
     """
 
     def __init__(self, directory: str) -> None:
-        self.dir = directory
-        os.makedirs(directory, exist_ok=True)
-        self.ca = self._ca("ca", CA_NAME)
-        self.rogue_ca = self._ca("rogue-ca", "Rogue CA")
-        self.platform = self._leaf("platform", self.ca, f"/O=Post CH AG/CN={PLATFORM_NAME}", PLATFORM_NAME,
-                                   "serverAuth")
-        self.gateway = self._leaf("gateway", self.ca, f"/O=Example AG/CN={GATEWAY_NAME}", GATEWAY_NAME,
-                                  "serverAuth,clientAuth")
-        self.incamail_client = self._leaf("incamail-client", self.ca, f"/O=Post CH AG/CN={INCAMAIL_CLIENT_NAME}",
-                                          INCAMAIL_CLIENT_NAME, "clientAuth")
-        self.rogue_client = self._leaf("rogue-client", self.rogue_ca, f"/O=Post CH AG/CN={INCAMAIL_CLIENT_NAME}",
-                                       INCAMAIL_CLIENT_NAME, "clientAuth")
-
-    def _path(self, name: str) -> str:
-        return os.path.join(self.dir, name)
-
-    @staticmethod
-    def _openssl(*args: str) -> None:
-        proc = subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=60)
-        if proc.returncode != 0:
-            raise HarnessError(f"openssl {' '.join(args)} failed:\n{proc.stderr}")
-
-    def _ca(self, name: str, cn: str) -> Cert:
-        cert = Cert(self._path(f"{name}.pem"), self._path(f"{name}.key"))
-        if not os.path.exists(cert.pem):
-            self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                          "-keyout", cert.key, "-out", cert.pem, "-days", "30", "-subj", f"/O=Postern Test/CN={cn}",
-                          "-addext", "basicConstraints=critical,CA:TRUE",
-                          "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-        return cert
-
-    def _leaf(self, name: str, ca: Cert, subject: str, dns: str, usage: str) -> Cert:
-        cert = Cert(self._path(f"{name}.pem"), self._path(f"{name}.key"))
-        if os.path.exists(cert.pem):
-            return cert
-        csr, ext = self._path(f"{name}.csr"), self._path(f"{name}.ext")
-        with open(ext, "w", encoding="ascii") as f:
-            f.write(f"basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                    f"extendedKeyUsage={usage}\nsubjectAltName=DNS:{dns}\n")
-        self._openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                      "-keyout", cert.key, "-out", csr, "-subj", subject)
-        self._openssl("x509", "-req", "-in", csr, "-CA", ca.pem, "-CAkey", ca.key, "-CAcreateserial",
-                      "-days", "30", "-extfile", ext, "-out", cert.pem)
-        os.chmod(cert.key, 0o600)
-        return cert
+        super().__init__(directory)
+        self.ca = self.make_ca("ca", CA_NAME)
+        self.rogue_ca = self.make_ca("rogue-ca", "Rogue CA")
+        self.platform = self.make_leaf("platform", self.ca, f"/O=Post CH AG/CN={PLATFORM_NAME}", PLATFORM_NAME,
+                                  "serverAuth")
+        self.gateway = self.make_leaf("gateway", self.ca, f"/O=Example AG/CN={GATEWAY_NAME}", GATEWAY_NAME,
+                                 "serverAuth,clientAuth")
+        self.incamail_client = self.make_leaf("incamail-client", self.ca, f"/O=Post CH AG/CN={INCAMAIL_CLIENT_NAME}",
+                                         INCAMAIL_CLIENT_NAME, "clientAuth")
+        self.rogue_client = self.make_leaf("rogue-client", self.rogue_ca, f"/O=Post CH AG/CN={INCAMAIL_CLIENT_NAME}",
+                                      INCAMAIL_CLIENT_NAME, "clientAuth")
 
 
 # ---------------------------------------------------------------- the examples
@@ -232,7 +184,6 @@ class ExampleSetup:
 
 # ------------------------------------------------------------------ instances
 
-TLSMGR = "tlsmgr    unix  - - n 1000? 1 tlsmgr"
 
 
 class PlatformInstance(PostfixInstance):

@@ -212,11 +212,17 @@ class NoClientCertificateTest(Gateway):
         r = swaks(self.gw.internal_port, "alice@example.com", ["bob@partner.example"], data)
         self.assertTrue(r.accepted, f"{r.code} {r.reply}")
 
+        # With the harness's short retry timers a deferred message moves back
+        # to the active queue every few seconds: "deferred" here means still
+        # queued, with the reason of a failed delivery attempt.
         def deferred():
             for entry in self.gw.queue():
-                if entry["queue_id"] == r.queue_id and entry["queue_name"] == "deferred":
+                if entry["queue_id"] == r.queue_id and any(rc.get("delay_reason") for rc in entry["recipients"]):
                     return entry
             return None
+
+        def queued():
+            return any(entry["queue_id"] == r.queue_id for entry in self.gw.queue())
 
         entry = wait_until(deferred, 30, "the message to be deferred")
         [rcpt] = entry["recipients"]
@@ -225,7 +231,7 @@ class NoClientCertificateTest(Gateway):
         # Postfix retries every few seconds here: it must keep failing the same way.
         self.gw.flush()
         time.sleep(4)
-        self.assertIsNotNone(deferred())
+        self.assertTrue(queued(), "the message left the queue")
         self.assertEqual(self.platform.deliveries(), [])
         self.assertEqual(by_message_id(self.gw.deliveries(), mid), [])
         self.assertNotIn("status=sent", "\n".join(l for l in self.gw.maillog_text().splitlines() if r.queue_id in l))

@@ -1,7 +1,6 @@
 -- Connections that close before (or right after) negotiation must not
 -- disturb the filter: the next connection is served normally.
-local dir = string.match(debug.getinfo(1, "S").source, "^@?(.*/)") or "./"
-local t = dofile(dir .. "common.lua")
+local t = dofile(lib)
 
 local first = t.start()
 mt.disconnect(first, false)          -- abrupt, nothing sent

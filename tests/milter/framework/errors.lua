@@ -1,7 +1,6 @@
 -- A failure in a no-reply step (headers) is given as a tempfail at end of
 -- message; the connection stays usable; an unknown client family works.
-local dir = string.match(debug.getinfo(1, "S").source, "^@?(.*/)") or "./"
-local t = dofile(dir .. "common.lua")
+local t = dofile(lib)
 
 local conn = t.start()
 t.check(mt.conninfo(conn, "localhost", "unspec"), "conninfo unspec")

@@ -1,7 +1,6 @@
 -- Negotiation asks for only what the filter needs; per-recipient reject;
 -- the end-of-message header; two messages on one connection.
-local dir = string.match(debug.getinfo(1, "S").source, "^@?(.*/)") or "./"
-local t = dofile(dir .. "common.lua")
+local t = dofile(lib)
 
 local conn = t.start()
 t.check(mt.conninfo(conn, "client.example.org", "192.0.2.7"), "conninfo")

@@ -1,13 +1,10 @@
 // Runs every folder under cases/ through the in-process milter driver: the
 // transcript must match expected.txt, and the log lines the filter wrote
-// must match expected-log.txt (one decision, one line).
+// must match expected-log.txt (one decision, one line); see golden.hpp.
 // POSTERN_UPDATE_GOLDEN=1 rewrites both files: review the diff by eye.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 #include "postern/incamail/incamail_filter.hpp"
 #include "postern/incamail/settings.hpp"
@@ -21,21 +18,11 @@ namespace fs = std::filesystem;
 
 const fs::path kCases = fs::path(POSTERN_SOURCE_DIR) / "tests/milter/incamail/cases";
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 class IncaMailGolden : public ::testing::TestWithParam<fs::path> {
  protected:
   void SetUp() override {
     log::init("postern-incamail", log::Sink::none, log::Level::debug);
-    log::set_capture(
-        [](log::Level, const std::string& line, void* user) { *static_cast<std::string*>(user) += line + "\n"; },
-        &lines_);
   }
-  void TearDown() override { log::set_capture(nullptr, nullptr); }
-  std::string lines_;
 };
 
 TEST_P(IncaMailGolden, Case) {
@@ -43,13 +30,7 @@ TEST_P(IncaMailGolden, Case) {
   ASSERT_TRUE(fs::exists(dir / "message.eml")) << dir;
   auto outcome = testing::run_golden_case(dir, schema(), build_filter);
   EXPECT_TRUE(outcome.passed) << outcome.name << ": " << outcome.difference;
-
-  const fs::path log_file = dir / "expected-log.txt";
-  if (std::getenv("POSTERN_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(log_file, std::ios::binary | std::ios::trunc) << lines_;
-    return;
-  }
-  EXPECT_EQ(lines_, read(log_file)) << outcome.name;
+  EXPECT_TRUE(fs::exists(dir / "expected-log.txt")) << outcome.name << ": every case states its log lines";
 }
 
 std::vector<fs::path> cases() { return testing::golden_cases(kCases); }

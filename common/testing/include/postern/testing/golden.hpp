@@ -6,14 +6,19 @@
 //     envelope.yaml   client, helo, macros, sender, recipients (optional)
 //     message.eml     the message as the client sends it (LF or CRLF)
 //     expected.txt    the transcript the driver must produce
+//     expected-log.txt  the log lines the filter wrote (optional; checked
+//                     when present)
 //   and, when the filter replaces the body, expected-body.eml.
+//   Log lines are captured while the case runs, so set the program name and
+//   level with log::init before running cases.
 //   envelope.yaml:
 //     client: {address: 192.0.2.7, hostname: mail.example.org}  # address: null → NULL hostaddr
 //     helo: mail.example.org
 //     sender: <bob@example.org>
 //     recipients: [<alice@example.com>]
 //     macros: {"{daemon_name}": smtpd, "{auth_authen}": alice}
-//   With POSTERN_UPDATE_GOLDEN=1 in the environment, expected files are
+//   With POSTERN_UPDATE_GOLDEN=1 in the environment, expected files (the
+//   log file too) are
 //   (re)written instead of compared: review the diff before committing.
 #pragma once
 
