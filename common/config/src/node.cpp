@@ -1,4 +1,5 @@
 #include "postern/config/node.hpp"
+#include "postern/core/strings.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -356,7 +357,6 @@ Node parse_file(const std::string& path) {
 }
 
 std::string quote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "'";
   std::size_t shown = text.size();
   if (shown > kMaxQuoted) {
@@ -366,15 +366,7 @@ std::string quote(std::string_view text) {
       --shown;
     }
   }
-  for (const unsigned char c : text.substr(0, shown)) {
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
+  out += core::escape_controls(text.substr(0, shown));
   if (shown < text.size()) {
     out += "...";
   }

@@ -648,19 +648,13 @@ std::string render(const config::Node& node) {
       // Exact (never shortened): the text is also the canonical form that
       // finds shadowed rules. Control characters are escaped to keep one line.
       const bool quote = node.quoted() || node.text().empty();
-      std::string out = quote ? "'" : "";
-      for (char c : node.text()) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\x";
-          out += kHex[u >> 4];
-          out += kHex[u & 0x0f];
-        } else {
-          out += quote && c == '\'' ? std::string("''") : std::string(1, c);
-        }
+      std::string text = core::escape_controls(node.text());
+      if (!quote) return text;
+      std::string out = "'";
+      for (char c : text) {
+        out += c == '\'' ? std::string("''") : std::string(1, c);
       }
-      return quote ? out + "'" : out;
+      return out + "'";
     }
     case config::Node::Kind::sequence: {
       std::string out = "[";

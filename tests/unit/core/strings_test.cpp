@@ -100,3 +100,17 @@ TEST(IContains, FindsAsciiCaseInsensitively) {
 
 }  // namespace
 }  // namespace postern::core
+
+namespace postern::core {
+namespace {
+
+TEST(EscapeControls, EscapesOnlyControlCharacters) {
+  EXPECT_EQ(escape_controls("plain text"), "plain text");
+  EXPECT_EQ(escape_controls(std::string_view("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(escape_controls("line\r\nnext\ttab\x7f"), "line\\x0d\\x0anext\\x09tab\\x7f");
+  EXPECT_EQ(escape_controls("\xc3\xa4"), "\xc3\xa4");  // UTF-8 stays as it is
+  EXPECT_EQ(escape_controls(""), "");
+}
+
+}  // namespace
+}  // namespace postern::core

@@ -150,16 +150,8 @@ CheckOptions parse_check_options(const std::vector<std::string>& args) {
   std::optional<std::string> target;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
-    std::optional<std::string> value;
     if (arg.rfind("--", 0) == 0) {
-      if (auto eq = arg.find('='); eq != std::string::npos) {
-        value = arg.substr(eq + 1);
-        arg.resize(eq);
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        throw UsageError(arg + " needs a value");
-      }
+      const std::optional<std::string> value = take_option_value(args, i, arg);
       if (arg == "--ca") {
         o.probe.ca_file = *value;
       } else if (arg == "--org") {

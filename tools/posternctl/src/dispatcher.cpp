@@ -75,4 +75,16 @@ int Dispatcher::run(const std::vector<std::string>& args, std::ostream& out, std
   }
 }
 
+std::string take_option_value(const std::vector<std::string>& args, std::size_t& i, std::string& option) {
+  if (auto eq = option.find('='); option.rfind("--", 0) == 0 && eq != std::string::npos) {
+    std::string value = option.substr(eq + 1);
+    option.resize(eq);
+    return value;
+  }
+  if (i + 1 < args.size()) {
+    return args[++i];
+  }
+  throw UsageError(option + " needs a value");
+}
+
 }  // namespace postern::ctl

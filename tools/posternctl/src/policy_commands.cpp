@@ -1,4 +1,5 @@
 #include "postern/ctl/policy_commands.hpp"
+#include "postern/core/strings.hpp"
 
 #include <charconv>
 #include <fstream>
@@ -40,21 +41,7 @@ std::string json_string(std::string_view s) {
 const char* json_bool(bool b) { return b ? "true" : "false"; }
 
 // Text as the terminal shows it: control characters escaped.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0x0f];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string printable(std::string_view s) { return core::escape_controls(s); }
 
 std::string describe(const plan::Plan& p) {
   std::string out;
@@ -175,15 +162,7 @@ ExplainOptions parse_explain_options(const std::vector<std::string>& args) {
       o.message_file = arg;
       continue;
     }
-    std::string value;
-    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg.resize(eq);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      throw UsageError(arg + " needs a value");
-    }
+    const std::string value = take_option_value(args, i, arg);
     if (arg == "-c") {
       o.policy_file = value;
     } else if (arg == "--from") {

@@ -19,5 +19,8 @@ bool iends_with(std::string_view s, std::string_view suffix) noexcept;
 bool icontains(std::string_view haystack, std::string_view needle) noexcept;
 std::string_view trim(std::string_view s) noexcept;  // SP, HT, CR, LF
 std::vector<std::string_view> split(std::string_view s, char sep);
+// Control characters (below 0x20, and 0x7f) as \xNN, everything else as is:
+// text from mail or config shown on one line without terminal effects.
+std::string escape_controls(std::string_view s);
 
 }  // namespace postern::core

@@ -56,6 +56,11 @@ class Dispatcher {
   std::vector<Command> commands_;
 };
 
+// The value of the option args[i], written "--opt VALUE", "--opt=VALUE" or
+// "-o VALUE": on return `option` holds the option name alone and i points at
+// the last argument used. Throws UsageError when the value is missing.
+std::string take_option_value(const std::vector<std::string>& args, std::size_t& i, std::string& option);
+
 // Usage error inside a command: the dispatcher prints it with the command's
 // synopsis and exits 64.
 class UsageError : public std::runtime_error {
