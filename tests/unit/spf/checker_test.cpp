@@ -133,6 +133,11 @@ TEST(Checker, ParallelChecksShareOneServer) {
   auto cached = std::make_shared<CachingResolver>(zone("e.example TXT \"v=spf1 ip4:192.0.2.0/24 -all\""),
                                                   CacheSettings{});
   Checker c(cached);
+  // Two threads missing the same name at once may both ask (see dns_cache.hpp),
+  // so warm the cache first; after that every parallel check must be a hit.
+  ASSERT_EQ(check(c, "192.0.2.7", "a@e.example").result, Result::pass);
+  const auto warm_misses = cached->misses();
+  ASSERT_GE(warm_misses, 1u);
   std::atomic<int> passes{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -146,7 +151,8 @@ TEST(Checker, ParallelChecksShareOneServer) {
     t.join();
   }
   EXPECT_EQ(passes.load(), 800);
-  EXPECT_EQ(cached->misses(), 1u);
+  EXPECT_EQ(cached->misses(), warm_misses);
+  EXPECT_GE(cached->hits(), 800u);
 }
 
 TEST(Cache, KeepsAnswersButNotTemporaryErrors) {
