@@ -135,7 +135,7 @@ class IncaMailSession final : public milter::Session {
  private:
   // What end of headers decided; end of message carries it out and logs it.
   struct Plan {
-    enum class Event { none, verified, rewritten, tagged, unverified, stripped };
+    enum class Event { none, verified, rewritten, tagged, unverified, stripped, planned };
     Event event = Event::none;
     bool count_size = false;
     std::optional<MailType> type;                             // of mail that goes to IncaMail
@@ -146,6 +146,8 @@ class IncaMailSession final : public milter::Session {
     std::optional<std::string> header;                        // X-Postern-IncaMail value to add
     std::string bad_tag;                                      // sent as confidential despite this
     std::string reason;                                       // why mail looks like IncaMail
+    std::optional<MailType> plan_type;                        // what a policy plan asked for
+    std::optional<std::string> resealed;                      // the plan without its IncaMail part
   };
 
   struct Message {
@@ -161,6 +163,9 @@ class IncaMailSession final : public milter::Session {
     bool subject_mark = false;
     bool lookalike_from = false;
     int foreign_headers = 0;  // X-Postern-IncaMail that arrived with the message
+    int plan_headers = 0;     // X-Postern-Plan
+    std::string plan_value;   // the first one, as received
+    std::optional<plan::StampedPlan> policy;  // the verified plan
     std::uint64_t size = 0;
     Plan plan;
   };
@@ -193,6 +198,8 @@ class IncaMailSession final : public milter::Session {
   }
 
   std::optional<Verdict> plan_outbound(Actions& actions);
+  std::optional<Verdict> read_policy_plan(Actions& actions);
+  std::optional<Verdict> plan_from_policy(Actions& actions);
   void log_decision(const std::string& qid) const;
   std::optional<Verdict> plan_inbound(Actions& actions);
 
@@ -218,6 +225,8 @@ Verdict IncaMailSession::on_header(std::string_view name, std::string_view value
                             });
   } else if (core::iequals(name, kHeaderName)) {
     ++message_.foreign_headers;
+  } else if (core::iequals(name, plan::kPlanHeader)) {
+    if (++message_.plan_headers == 1) message_.plan_value = std::string(value);
   } else if (core::iequals(name, "From") && !message_.lookalike_from) {
     try {
       const auto boxes = mime::parse_address_list(value);
@@ -233,7 +242,10 @@ Verdict IncaMailSession::on_header(std::string_view name, std::string_view value
 
 Verdict IncaMailSession::on_eoh(Actions& actions) {
   Plan& plan = message_.plan;
-  if (verified()) {
+  if (auto refusal = read_policy_plan(actions)) return *refusal;
+  if (message_.policy && message_.policy->plan.incamail != plan::IncaMailType::none) {
+    if (auto refusal = plan_from_policy(actions)) return *refusal;
+  } else if (verified()) {
     const auto type = message_.tags.type();
     plan.header = std::string(" verified") + (type ? std::string("; type=") + to_string(*type) : "");
     plan.type = type;
@@ -320,6 +332,85 @@ std::optional<Verdict> IncaMailSession::plan_outbound(Actions& actions) {
   return std::nullopt;
 }
 
+std::optional<Verdict> IncaMailSession::read_policy_plan(Actions& actions) {
+  plan::Sealer* sealer = filter_.sealer();
+  if (sealer == nullptr || message_.plan_headers == 0) return std::nullopt;
+  const std::string qid = actions.queue_id();
+  if (message_.plan_headers > 1) {
+    log::warning(qid, "plan_refused", {{"from", message_.sender}, {"reason", "several"},
+                                       {"count", message_.plan_headers}});
+    return Verdict::tempfail("451", "4.7.0", "IncaMail: the message carries more than one policy plan");
+  }
+  plan::Verdict v = sealer->verify(message_.plan_value, plan::Sealer::Clock::now());
+  if (!v.ok()) {
+    log::warning(qid, "plan_refused", {{"from", message_.sender}, {"reason", plan::to_string(v.refusal)}});
+    return Verdict::tempfail("451", "4.7.0", "IncaMail: the message's policy plan cannot be trusted");
+  }
+  message_.policy = std::move(v.plan);
+  return std::nullopt;
+}
+
+// A verified plan asks for IncaMail: route its recipients like a tagged
+// message, whoever the client is.
+std::optional<Verdict> IncaMailSession::plan_from_policy(Actions& actions) {
+  Plan& plan = message_.plan;
+  const plan::StampedPlan& policy = *message_.policy;
+  switch (policy.plan.incamail) {
+    case plan::IncaMailType::confidential: plan.plan_type = MailType::confidential; break;
+    case plan::IncaMailType::personal: plan.plan_type = MailType::personal; break;
+    case plan::IncaMailType::registered: plan.plan_type = MailType::registered; break;
+    case plan::IncaMailType::none: return std::nullopt;
+  }
+  const TagScan& tags = message_.tags;
+  const bool valid_tag = tags.tagged() && tags.unknown.empty() && !tags.conflict();
+  plan.type = valid_tag ? tags.type() : plan.plan_type;
+  if (!valid_tag) {
+    if (tags.tagged()) {
+      // A broken or conflicting tag next to ours would leave IncaMail to
+      // guess; the plan's type replaces nothing, so refuse as for a tag.
+      return refuse(actions, {"550", "5.7.1",
+                              "IncaMail: the subject carries an unknown or conflicting IncaMail tag; use only one "
+                              "of <im><c>, <im><p> or <im><r>"});
+    }
+    plan.subject = prefixed_subject(tag_text(*plan.plan_type), message_.first_subject);
+  }
+  for (std::size_t i = 0; i < message_.recipients.size(); ++i) {
+    const std::string& rcpt = message_.recipients[i].front();
+    if (std::find(policy.plan.recipients.begin(), policy.plan.recipients.end(), rcpt) ==
+        policy.plan.recipients.end()) {
+      ++plan.internal;  // not the plan's: left as it is
+      continue;
+    }
+    const Recipient r = filter_.rewriter().classify(rcpt);
+    switch (r.kind) {
+      case Recipient::Kind::unusable:
+      case Recipient::Kind::bare_incamail: return refuse(actions, *r.refusal);
+      case Recipient::Kind::external:
+        plan.routed.push_back(r.rewritten);
+        plan.rewrite.emplace_back(i, r);
+        break;
+      case Recipient::Kind::incamail: plan.routed.push_back("<" + r.address + ">"); break;
+      case Recipient::Kind::internal: ++plan.internal; break;
+    }
+  }
+  if (!plan.routed.empty() && message_.subjects > 1) {
+    return refuse(actions, {"550", "5.6.0",
+                            "IncaMail: the message has " + std::to_string(message_.subjects) +
+                                " Subject headers; mail sent via IncaMail must have one"});
+  }
+  plan::Plan rest = policy.plan;
+  rest.incamail = plan::IncaMailType::none;
+  try {
+    plan.resealed = filter_.sealer()->seal(rest, plan::Sealer::Clock::now());
+  } catch (const std::exception& e) {
+    log::error(actions.queue_id(), "plan_reseal_failed", {{"error", e.what()}});
+    return Verdict::tempfail("451", "4.3.0", "IncaMail: cannot pass the policy plan on");
+  }
+  plan.count_size = !plan.routed.empty();
+  plan.event = Plan::Event::planned;
+  return std::nullopt;
+}
+
 std::optional<Verdict> IncaMailSession::plan_inbound(Actions& actions) {
   std::string reason;
   if (message_.lookalike_from) {
@@ -375,6 +466,7 @@ Verdict IncaMailSession::on_eom(Actions& actions) {
     actions.change_header(kHeaderName, i, std::nullopt);
   }
   if (plan.header) actions.add_header(kHeaderName, *plan.header);
+  if (plan.resealed) actions.change_header(plan::kPlanHeader, 1, *plan.resealed);
   if (plan.subject) {
     if (message_.first_subject) {
       actions.change_header("Subject", 1, *plan.subject);
@@ -430,6 +522,20 @@ void IncaMailSession::log_decision(const std::string& qid) const {
       log::info(qid, "unverified",
                 {{"from", from}, {"reason", plan.reason}, {"action", "tag"}, {"stripped", stripped}});
       break;
+    case Plan::Event::planned: {
+      std::vector<std::string> rewritten;
+      for (const auto& [index, r] : plan.rewrite) rewritten.push_back(r.rewritten);
+      log::info(qid, "planned",
+                {{"from", from},
+                 {"type", type},
+                 {"plan_type", plan.plan_type ? to_string(*plan.plan_type) : "none"},
+                 {"rewritten", rewritten.empty() ? std::string("none") : join(rewritten)},
+                 {"routed", plan.routed.size()},
+                 {"other", plan.internal},
+                 {"subject", plan.subject ? "tag-added" : "unchanged"},
+                 {"stripped", stripped}});
+      break;
+    }
     case Plan::Event::stripped:
       log::info(qid, "stripped", {{"from", from}, {"header", kHeaderName}, {"stripped", stripped}});
       break;
@@ -440,7 +546,13 @@ void IncaMailSession::log_decision(const std::string& qid) const {
 }  // namespace
 
 IncaMailFilter::IncaMailFilter(Settings settings)
-    : settings_(std::move(settings)), scanner_(settings_.tags), rewriter_(settings_.internal_domains) {}
+    : settings_(std::move(settings)), scanner_(settings_.tags), rewriter_(settings_.internal_domains) {
+  if (!settings_.plan_secret_file.empty()) {
+    plan::Sealer::Options options;
+    options.max_age = settings_.plan_max_age;
+    sealer_ = std::make_unique<plan::Sealer>(plan::Secret::load(settings_.plan_secret_file), options);
+  }
+}
 
 milter::Capabilities IncaMailFilter::capabilities() const {
   milter::Capabilities c;

@@ -7,6 +7,7 @@
 #include "postern/incamail/text.hpp"
 #include "postern/mime/address.hpp"
 #include "postern/milter/program.hpp"
+#include "postern/plan/secret.hpp"
 
 namespace postern::incamail {
 
@@ -104,6 +105,19 @@ config::Schema build_schema() {
          .type = Type::string,
          .default_value = "'[IncaMail unverified]'",
          .doc = "text put in front of the subject of such mail (printable ASCII)"});
+
+  s.section("plan", "Plans from postern-policy (policy rules that send mail via IncaMail)");
+  s.key({.path = "plan.secret_file",
+         .type = Type::string,
+         .default_value = "\"\"",
+         .doc = "the secret postern-policy signs X-Postern-Plan with (readable only by the service user); "
+                "empty: plans are not read and are left to the milters after this one"});
+  s.key({.path = "plan.max_age",
+         .type = Type::duration,
+         .default_value = "10m",
+         .doc = "a plan older than this is refused (the message is tempfailed)",
+         .min = 1000,
+         .max = 24 * 3600 * 1000});
   return s;
 }
 
@@ -210,6 +224,21 @@ Settings Settings::from(const config::Config& c) {
     problems.push_back({c.where("inbound.unverified_tag"),
                         "inbound.unverified_tag must be printable ASCII and not empty: it is written into the "
                         "Subject as it is"});
+  }
+  s.plan_secret_file = c.get_string("plan.secret_file");
+  s.plan_max_age = std::chrono::duration_cast<std::chrono::seconds>(c.get_duration("plan.max_age"));
+  if (!s.plan_secret_file.empty()) {
+    // Read now so a missing or readable-by-others secret is a config error
+    // at start or reload, not a tempfail on every message.
+    check([&] {
+      try {
+        (void)plan::Secret::load(s.plan_secret_file);
+      } catch (const core::ConfigError& e) {
+        std::string why;
+        for (const auto& d : e.diagnostics()) why += (why.empty() ? "" : "; ") + d.message;
+        throw core::ConfigError(c.where("plan.secret_file"), why);
+      }
+    });
   }
   if (!problems.empty()) {
     throw core::ConfigError(std::move(problems));

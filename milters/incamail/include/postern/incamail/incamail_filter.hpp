@@ -24,6 +24,16 @@
 //   tag in front of its subject, or is refused. Every X-Postern-IncaMail
 //   header that arrives with a message is removed: only this milter writes
 //   one.
+//   Plans: with plan.secret_file set, an X-Postern-Plan header (written by
+//   postern-policy, HMAC-verified here) that asks for IncaMail (i=c|p|r)
+//   routes the plan's external recipients to IncaMail as a tag would, from
+//   any sender: the plan, not the client, is trusted. The Subject gets the
+//   plan's tag in front unless it already carries a valid tag, which then
+//   wins (logged as type and plan_type). The IncaMail part is removed from
+//   the plan (it is sealed again without it) so the milters after this one
+//   see only what is left for them. A plan that does not verify (forged,
+//   stale, replayed, malformed) or more than one plan header means 451
+//   4.7.0: the policy's decision cannot be trusted, so nothing is sent.
 //   Decisions are made at end of headers: a message that needs nothing
 //   gets ACCEPT there, so its body is never streamed to this milter. The
 //   body is only counted, and only for mail that goes to IncaMail.
@@ -44,6 +54,7 @@
 #include "postern/incamail/settings.hpp"
 #include "postern/incamail/tag_scanner.hpp"
 #include "postern/milter/filter.hpp"
+#include "postern/plan/sealer.hpp"
 
 namespace postern::incamail {
 
@@ -57,11 +68,14 @@ class IncaMailFilter final : public milter::Filter {
   const Settings& settings() const noexcept { return settings_; }
   const TagScanner& scanner() const noexcept { return scanner_; }
   const RecipientRewriter& rewriter() const noexcept { return rewriter_; }
+  // nullptr when plan.secret_file is empty.
+  plan::Sealer* sealer() const noexcept { return sealer_.get(); }
 
  private:
   Settings settings_;
   TagScanner scanner_;
   RecipientRewriter rewriter_;
+  std::unique_ptr<plan::Sealer> sealer_;  // verify() keeps a replay guard: not const
 };
 
 // Program::build for postern-incamail.

@@ -16,6 +16,7 @@
 //   Values; immutable once built.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -79,6 +80,10 @@ struct Settings {
   std::vector<std::string> lookalike_subject_marks;  // compared without regard to ASCII case
   OnUnverified on_unverified = OnUnverified::tag;
   std::string unverified_tag;
+
+  // Plans from postern-policy: read only when a secret is configured.
+  std::string plan_secret_file;
+  std::chrono::seconds plan_max_age{600};
 
   static Settings from(const config::Config& config);
 };
