@@ -47,11 +47,12 @@ def run(label: str, milters: list[MilterSpec], args: argparse.Namespace, work: s
     os.makedirs(work, exist_ok=True)
     with SmtpSink(os.path.join(work, f"smtp-sink-{label}.log")) as sink:
         with PostfixInstance(milters=milters, routes=(Route("internet", relay=f"[127.0.0.1]:{sink.port}"),)) as pf:
-            smtp_source(pf.smtp_port, WARMUP, sessions=args.sessions, size=args.size)
+            smtp_source(pf.smtp_port, WARMUP, sessions=args.sessions, size=args.size,
+                        reuse_connections=args.reuse_connections)
             wait_until(lambda: sent_count(pf, sink.port) >= WARMUP, 60, "the warm-up messages")
             start = time.monotonic()
             accept_s = smtp_source(pf.smtp_port, args.messages, sessions=args.sessions, size=args.size,
-                                   timeout=args.timeout)
+                                   timeout=args.timeout, reuse_connections=args.reuse_connections)
             total = WARMUP + args.messages
             try:
                 wait_until(lambda: sent_count(pf, sink.port) >= total, args.timeout, f"{total} messages at the sink",
@@ -77,6 +78,10 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=8, help="parallel SMTP sessions")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     parser.add_argument("--milters", help="comma-separated short names (default: every built one)")
+    parser.add_argument("--reference", action="store_true",
+                        help="also run with reference_milter (C, accepts at connect): the cost of any milter")
+    parser.add_argument("--reuse-connections", action="store_true",
+                        help="several messages per SMTP connection (smtp-source -d) instead of one each")
     args = parser.parse_args()
 
     problems = missing_prerequisites()
@@ -93,14 +98,22 @@ def main() -> int:
           f"smtp-source -> Postfix -> smtp-sink; milters: {', '.join(m.name for m in chain) or 'none built'}")
     with tempfile.TemporaryDirectory(prefix="postern-bench-") as work:
         results = [run("bare", [], args, work)]
+        if args.reference:
+            reference = os.path.join(os.path.dirname(BIN_DIR), "tests", "reference_milter")
+            if not os.access(reference, os.X_OK):
+                print(f"bench: {reference} is not built", file=sys.stderr)
+                return 2
+            results.append(run("reference", [MilterSpec(binary=reference, config_text="")], args,
+                               work))
         if chain:
             results.append(run("chain", chain, args, work))
 
-    print(f"{'run':<8}{'accepted/s':>12}{'delivered/s':>13}{'seconds':>10}")
+    print(f"{'run':<10}{'accepted/s':>12}{'delivered/s':>13}{'seconds':>10}{'ratio':>8}")
     for r in results:
-        print(f"{r.label:<8}{r.accept_rate:>12.1f}{r.deliver_rate:>13.1f}{r.deliver_s:>10.2f}")
-    if len(results) == 2:
-        bare, chain_run = results
+        print(f"{r.label:<10}{r.accept_rate:>12.1f}{r.deliver_rate:>13.1f}{r.deliver_s:>10.2f}"
+              f"{r.accept_rate / results[0].accept_rate:>8.2f}")
+    if chain:
+        bare, chain_run = results[0], results[-1]
         print(f"ratio chain/bare: accepted {chain_run.accept_rate / bare.accept_rate:.2f}, "
               f"delivered {chain_run.deliver_rate / bare.deliver_rate:.2f} "
               "(target for plain pass-through: >= 0.90)")

@@ -120,7 +120,11 @@ std::string Sealer::mac(std::string_view text) const {
 }
 
 std::string Sealer::seal(const Plan& plan, Clock::time_point now) const {
-  const Stamp stamp{std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count(), random_nonce()};
+  return seal(plan, Stamp{std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count(),
+                          random_nonce()});
+}
+
+std::string Sealer::seal(const Plan& plan, const Stamp& stamp) const {
   const std::string payload = to_base64url(encode_payload(plan, stamp));
   std::string value(kVersion);
   value += '.';

@@ -2,6 +2,7 @@
 // and the compile functions the loader calls.
 #include "postern/policy/catalog.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <initializer_list>
@@ -9,58 +10,122 @@
 #include "compile.hpp"
 #include "postern/config/config.hpp"
 #include "postern/core/strings.hpp"
+#include "postern/mime/address.hpp"
+#include "postern/policy/facts.hpp"
 
 namespace postern::policy::detail {
 namespace {
 
+// A test writes what it looked at into *seen only when seen is not null
+// (explain); the milter's evaluation allocates nothing for it.
 using Seen = std::string;
-using Test = std::function<bool(const Subject&, Seen&)>;
+using Test = std::function<bool(const Subject&, Seen*)>;
+using LookupTest = std::function<Truth(const Subject&, Seen*)>;
 
 class Predicate final : public Condition {
  public:
-  Predicate(std::string text, core::Location where, Test test)
-      : Condition(std::move(text), std::move(where)), test_(std::move(test)) {}
+  Predicate(std::string text, core::Location where, Test test, bool per_recipient)
+      : Condition(std::move(text), std::move(where)), test_(std::move(test)), per_recipient_(per_recipient) {}
+  Predicate(std::string text, core::Location where, LookupTest test, bool per_recipient)
+      : Condition(std::move(text), std::move(where)), lookup_(std::move(test)), per_recipient_(per_recipient) {}
 
-  bool test(const Subject& subject, std::vector<ConditionTrace>* trace, int depth) const override {
+  int cost() const noexcept override { return lookup_ ? 100 : 1; }
+  bool per_recipient() const noexcept override { return per_recipient_; }
+
+  Truth test(const Subject& subject, std::vector<ConditionTrace>* trace, int depth) const override {
     Seen seen;
-    const bool matched = test_(subject, seen);
-    if (trace != nullptr) {
-      trace->push_back({text(), where(), depth, matched, std::move(seen)});
+    Seen* out = trace != nullptr ? &seen : nullptr;
+    Truth t = Truth::no;
+    if (test_) {
+      t = test_(subject, out) ? Truth::yes : Truth::no;
+    } else {
+      t = lookup_(subject, out);
+      if (t == Truth::failed && subject.on_lookup_error == OnLookupError::proceed) {
+        t = Truth::no;
+        if (out != nullptr) seen += "; counted as false (on_lookup_error: continue)";
+      }
     }
-    return matched;
+    if (trace != nullptr) {
+      trace->push_back({text(), where(), depth, t == Truth::yes, std::move(seen), t == Truth::failed});
+    }
+    return t;
   }
 
  private:
   Test test_;
+  LookupTest lookup_;
+  bool per_recipient_;
 };
+
+std::string attachment_list(const MessageFacts& facts) {
+  std::string out;
+  for (const auto& a : facts.attachments) {
+    out += (out.empty() ? "" : ", ") + (a.name.empty() ? std::string("(no name)") : a.name) + " [" + a.declared_type +
+           (a.sniffed_type.empty() ? "" : ", is " + a.sniffed_type) + "]";
+  }
+  return out.empty() ? "no attachments" : out;
+}
 
 class Combination final : public Condition {
  public:
   enum class Op { all, any, negation };
   Combination(std::string text, core::Location where, Op op, std::vector<std::unique_ptr<const Condition>> parts)
-      : Condition(std::move(text), std::move(where)), op_(op), parts_(std::move(parts)) {}
+      : Condition(std::move(text), std::move(where)), op_(op), parts_(std::move(parts)) {
+    for (const auto& p : parts_) {
+      fast_.push_back(p.get());
+      cost_ += p->cost();
+    }
+    std::stable_sort(fast_.begin(), fast_.end(), [](const Condition* a, const Condition* b) { return a->cost() < b->cost(); });
+  }
 
-  bool test(const Subject& subject, std::vector<ConditionTrace>* trace, int depth) const override {
+  int cost() const noexcept override { return cost_; }
+  bool per_recipient() const noexcept override {
+    for (const auto& p : parts_) {
+      if (p->per_recipient()) return true;
+    }
+    return false;
+  }
+  void independent_conjuncts(std::vector<const Condition*>& out) const override {
+    if (op_ != Op::all) return;
+    for (const auto& p : parts_) {
+      if (!p->per_recipient()) out.push_back(p.get());
+    }
+  }
+
+  // Three-valued (Kleene) logic: a definite answer decides even when
+  // another part failed; otherwise a failure propagates.
+  Truth test(const Subject& subject, std::vector<ConditionTrace>* trace, int depth) const override {
     std::size_t slot = 0;
     if (trace != nullptr) {
       slot = trace->size();
-      trace->push_back({text(), where(), depth, false, ""});
+      trace->push_back({text(), where(), depth, false, "", false});
     }
-    bool result = op_ != Op::any;
-    for (const auto& part : parts_) {
-      const bool matched = part->test(subject, trace, depth + 1);
+    Truth result = op_ == Op::any ? Truth::no : Truth::yes;
+    bool failed = false;
+    const std::size_t n = parts_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      // Traced: as written; otherwise cheapest first.
+      const Condition* part = trace != nullptr ? parts_[i].get() : fast_[i];
+      const Truth t = part->test(subject, trace, depth + 1);
       if (op_ == Op::negation) {
-        result = !matched;
-      } else if (op_ == Op::all && !matched) {
-        result = false;
+        result = t == Truth::failed ? Truth::failed : t == Truth::yes ? Truth::no : Truth::yes;
+      } else if (t == Truth::failed) {
+        failed = true;
+      } else if (op_ == Op::all && t == Truth::no) {
+        result = Truth::no;
         if (trace == nullptr) break;
-      } else if (op_ == Op::any && matched) {
-        result = true;
+      } else if (op_ == Op::any && t == Truth::yes) {
+        result = Truth::yes;
         if (trace == nullptr) break;
       }
     }
+    if (failed && op_ != Op::negation) {
+      const Truth decisive = op_ == Op::all ? Truth::no : Truth::yes;
+      if (result != decisive) result = Truth::failed;
+    }
     if (trace != nullptr) {
-      (*trace)[slot].matched = result;
+      (*trace)[slot].matched = result == Truth::yes;
+      (*trace)[slot].failed = result == Truth::failed;
     }
     return result;
   }
@@ -68,6 +133,8 @@ class Combination final : public Condition {
  private:
   Op op_;
   std::vector<std::unique_ptr<const Condition>> parts_;
+  std::vector<const Condition*> fast_;
+  int cost_ = 0;
 };
 
 using Compiled = std::unique_ptr<const Condition>;
@@ -78,8 +145,14 @@ struct ConditionEntry {
   ConditionCompiler compile;
 };
 
-Compiled predicate(std::string text, const config::Node& arg, Test test) {
-  return std::make_unique<Predicate>(std::move(text), arg.where(), std::move(test));
+// per_recipient: the test reads the recipient (else decide_message
+// evaluates it once per message).
+Compiled predicate(std::string text, const config::Node& arg, Test test, bool per_recipient = false) {
+  return std::make_unique<Predicate>(std::move(text), arg.where(), std::move(test), per_recipient);
+}
+
+Compiled lookup_predicate(std::string text, const config::Node& arg, LookupTest test, bool per_recipient) {
+  return std::make_unique<Predicate>(std::move(text), arg.where(), std::move(test), per_recipient);
 }
 
 const config::Node* scalar(const config::Node& arg, const CompileContext& context) {
@@ -123,7 +196,7 @@ std::optional<std::uint64_t> count(const config::Node& arg, const CompileContext
 }
 
 // The values of a scalar-or-list argument, each one of `choices`.
-std::optional<std::vector<std::string>> choices(const config::Node& arg, std::initializer_list<std::string_view> allowed,
+std::optional<std::vector<std::string>> choices(const config::Node& arg, const std::vector<std::string_view>& allowed,
                                                 const CompileContext& context) {
   std::vector<std::string> out;
   bool ok = true;
@@ -149,15 +222,30 @@ bool contains(const std::vector<std::string>& values, std::string_view v) {
   return false;
 }
 
+bool mapping_keys(const config::Node& arg, std::initializer_list<std::string_view> allowed, const CompileContext& context) {
+  bool ok = true;
+  for (const auto& [key, value] : arg.entries()) {
+    bool known = false;
+    for (auto a : allowed) known = known || key.text() == a;
+    if (!known) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      context.error(key.where(), "unknown key " + config::quote(key.text()) + "; known: " + list);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 Compiled address_condition(std::string text, const config::Node& arg, const CompileContext& context, bool sender) {
   const std::size_t before = context.diagnostics.size();
   auto matcher = std::make_shared<const AddressMatcher>(AddressMatcher::compile(arg, context.lists, context.diagnostics));
   if (context.diagnostics.size() != before) return nullptr;
-  return predicate(std::move(text), arg, [matcher, sender](const Subject& s, Seen& seen) {
+  return predicate(std::move(text), arg, [matcher, sender](const Subject& s, Seen* seen) {
     const std::string& address = sender ? s.sender : s.recipient;
-    seen = address.empty() ? "<>" : address;
+    if (seen != nullptr) *seen = address.empty() ? "<>" : address;
     return matcher->matches(address);
-  });
+  }, !sender);
 }
 
 // Protection conditions: true, false, smime or pgp.
@@ -169,9 +257,9 @@ Compiled protection_condition(std::string text, const config::Node& arg, const C
     return nullptr;
   }
   const std::string want = values->front();
-  return predicate(std::move(text), arg, [want, field](const Subject& s, Seen& seen) {
+  return predicate(std::move(text), arg, [want, field](const Subject& s, Seen* seen) {
     const Protection p = s.facts.*field;
-    seen = to_string(p);
+    if (seen != nullptr) *seen = to_string(p);
     if (want == "true") return p != Protection::none;
     if (want == "false") return p == Protection::none;
     return want == to_string(p);
@@ -185,6 +273,219 @@ int tls_rank(std::string_view version) {
     if (name == version) return rank;
   }
   return 0;
+}
+
+
+// ---- lookups ----
+
+enum class Party { sender, recipient, internal };
+
+const std::string& party_address(const Subject& s, Party p) {
+  if (p == Party::internal) return s.direction == Direction::outbound ? s.sender : s.recipient;
+  return p == Party::sender ? s.sender : s.recipient;
+}
+
+std::string shown(const std::string& address) { return address.empty() ? "<>" : address; }
+
+Truth lookup_failed(const Subject& s, Seen* seen, const std::string& why) {
+  if (s.lookup_error.empty()) s.lookup_error = why;
+  if (seen != nullptr) *seen += (seen->empty() ? "" : "; ") + std::string("lookup failed: ") + why;
+  return Truth::failed;
+}
+
+const lookup::Directory* directory_of(const Subject& s) {
+  return s.services != nullptr ? s.services->directory.get() : nullptr;
+}
+
+// The directory's answers, memoized for one recipient's evaluation.
+const lookup::Lookup<std::vector<std::string>>& ask_attribute(const Subject& s, const lookup::Directory& dir,
+                                                               const std::string& address, const std::string& attr) {
+  for (const auto& [key, answer] : s.attribute_answers) {
+    if (key.size() == address.size() + 1 + attr.size() && key.compare(0, address.size(), address) == 0 &&
+        key.compare(address.size() + 1, attr.size(), attr) == 0) {
+      return answer;
+    }
+  }
+  s.attribute_answers.emplace_back(address + "\n" + attr, dir.attribute(address, attr));
+  return s.attribute_answers.back().second;
+}
+
+lookup::Lookup<bool> ask_member(const Subject& s, const lookup::Directory& dir, const std::string& address,
+                                const std::string& group) {
+  for (const auto& [key, answer] : s.member_answers) {
+    if (key.size() == address.size() + 2 + group.size() && key.compare(0, address.size(), address) == 0 &&
+        key.compare(address.size() + 2, group.size(), group) == 0) {
+      return answer;
+    }
+  }
+  s.member_answers.emplace_back(address + "\n\n" + group, dir.member_of(address, group));
+  return s.member_answers.back().second;
+}
+
+constexpr char kNoDirectory[] = "no directory configured";
+constexpr char kNoKeys[] = "no key store configured";
+
+struct Group {
+  std::string name;
+  std::string dn;
+};
+
+std::string known_groups(const CompileContext& c) {
+  std::vector<std::string> names;
+  for (const auto& [name, dn] : c.settings->groups) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none defined" : out;
+}
+
+std::optional<std::vector<Group>> group_names(const config::Node& arg, const CompileContext& c) {
+  std::vector<Group> out;
+  bool ok = true;
+  for (const config::Node* item : scalar_items(arg, c.diagnostics)) {
+    const auto found = c.settings->groups.find(item->text());
+    if (found == c.settings->groups.end()) {
+      c.error(item->where(), "unknown group " + config::quote(item->text()) + "; define it under `groups` (known: " +
+                                 known_groups(c) + ")");
+      ok = false;
+      continue;
+    }
+    out.push_back({found->first, found->second});
+  }
+  if (!ok || out.empty()) return std::nullopt;
+  return out;
+}
+
+// Asks the directory for each group until one answers yes.
+Truth member_of_any(const Subject& s, const std::string& address, const std::vector<Group>& groups, Seen* seen) {
+  if (address.empty()) {
+    if (seen != nullptr) *seen += "<> is in no group";
+    return Truth::no;
+  }
+  const lookup::Directory* dir = directory_of(s);
+  if (dir == nullptr) return lookup_failed(s, seen, kNoDirectory);
+  bool failed = false;
+  for (const Group& g : groups) {
+    const auto r = ask_member(s, *dir, address, g.dn);
+    if (r.failed()) {
+      failed = true;
+      lookup_failed(s, seen, "member_of " + g.name + ": " + r.error);
+      continue;
+    }
+    if (seen != nullptr) *seen += (seen->empty() ? "" : "; ") + address + " in " + g.name + ": " + (*r.value ? "yes" : "no");
+    if (*r.value) return Truth::yes;
+  }
+  return failed ? Truth::failed : Truth::no;
+}
+
+Compiled member_condition(std::string text, const config::Node& arg, const CompileContext& c, Party party) {
+  auto groups = group_names(arg, c);
+  if (!groups) return nullptr;
+  return lookup_predicate(
+      std::move(text), arg,
+      [groups = std::move(*groups), party](const Subject& s, Seen* seen) {
+        return member_of_any(s, party_address(s, party), groups, seen);
+      },
+      party != Party::sender);
+}
+
+// {attribute: NAME, value: PATTERN or list}; without value: any value.
+Compiled attribute_condition(std::string text, const config::Node& arg, const CompileContext& c, Party party) {
+  if (!arg.is_map()) {
+    c.error(arg.where(), "takes {attribute: NAME, value: PATTERN or list of them}");
+    return nullptr;
+  }
+  if (!mapping_keys(arg, {"attribute", "value"}, c)) return nullptr;
+  const config::Node* name = arg.find("attribute");
+  if (name == nullptr || !name->is_scalar() || name->text().empty()) {
+    c.error(name == nullptr ? arg.where() : name->where(), "attribute needs a name, e.g. {attribute: department}");
+    return nullptr;
+  }
+  for (char ch : name->text()) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == ';';
+    if (!ok) {
+      c.error(name->where(), "an LDAP attribute name holds letters, digits and '-': " + config::quote(name->text()));
+      return nullptr;
+    }
+  }
+  std::shared_ptr<const NameMatcher> values;
+  if (const config::Node* v = arg.find("value")) {
+    const std::size_t before = c.diagnostics.size();
+    values = std::make_shared<const NameMatcher>(NameMatcher::compile(*v, c.diagnostics));
+    if (c.diagnostics.size() != before) return nullptr;
+  }
+  return lookup_predicate(std::move(text), arg,
+                          [attr = name->text(), values, party](const Subject& s, Seen* seen) -> Truth {
+                            const std::string& address = party_address(s, party);
+                            if (address.empty()) {
+                              if (seen != nullptr) *seen = "<> has no attributes";
+                              return Truth::no;
+                            }
+                            const lookup::Directory* dir = directory_of(s);
+                            if (dir == nullptr) return lookup_failed(s, seen, kNoDirectory);
+                            const auto& r = ask_attribute(s, *dir, address, attr);
+                            if (r.failed()) return lookup_failed(s, seen, attr + " of " + address + ": " + r.error);
+                            if (seen != nullptr) {
+                              std::string list;
+                              for (const auto& v : *r.value) list += (list.empty() ? "" : ", ") + v;
+                              *seen = attr + " of " + address + ": [" + list + "]";
+                            }
+                            for (const auto& v : *r.value) {
+                              if (!values || values->matches(v)) return Truth::yes;
+                            }
+                            return Truth::no;
+                          },
+                          party != Party::sender);
+}
+
+std::optional<Party> party_choice(const config::Node& arg, const CompileContext& c) {
+  const auto v = choices(arg, {"sender", "recipient", "internal"}, c);
+  if (!v) return std::nullopt;
+  if (v->size() != 1) {
+    c.error(arg.where(), "expected one value");
+    return std::nullopt;
+  }
+  return v->front() == "sender" ? Party::sender : v->front() == "recipient" ? Party::recipient : Party::internal;
+}
+
+// ---- Authentication-Results ----
+
+const std::vector<std::string_view> kAuthResults = {"pass",      "fail",      "softfail", "neutral", "none",
+                                                    "temperror", "permerror", "policy",   "absent"};
+
+// The result our own authserv-id reported for `method` ("absent" when it
+// reported none). spf prefers the smtp.mailfrom check over the helo one.
+std::string own_result(const MessageFacts& f, const std::string& authserv_id, std::string_view method) {
+  for (const auto& ar : f.authentication_results) {
+    if (ar.authserv_id != authserv_id) continue;
+    const AuthResults::Result* first = nullptr;
+    for (const auto& r : ar.results) {
+      if (r.method != method) continue;
+      if (method != "spf" || r.properties.find("smtp.mailfrom") != std::string::npos) return r.result;
+      if (first == nullptr) first = &r;
+    }
+    return first != nullptr ? first->result : "absent";
+  }
+  return "absent";
+}
+
+Compiled auth_condition(std::string text, const config::Node& arg, const CompileContext& c, std::string_view method) {
+  const auto v = choices(arg, kAuthResults, c);
+  if (!v) return nullptr;
+  if (c.settings->authserv_id.empty()) {
+    c.error(arg.where(), std::string(method) +
+                             " needs `authserv_id` at the top level: the authserv-id postern-spf writes "
+                             "(spf.authserv_id), so that only our own Authentication-Results count");
+    return nullptr;
+  }
+  return predicate(std::move(text), arg, [v = *v, id = c.settings->authserv_id, m = std::string(method)](
+                                             const Subject& s, Seen* seen) {
+    const std::string result = own_result(s.facts, id, m);
+    if (seen != nullptr) {
+      *seen = result == "absent" ? "no " + m + " result from " + id : m + "=" + result + " (from " + id + ")";
+    }
+    return contains(v, result);
+  });
 }
 
 Compiled compile_condition_map(const config::Node& when, const CompileContext& context);
@@ -224,8 +525,8 @@ const std::vector<ConditionEntry>& condition_table() {
        [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
          const auto v = choices(a, {"inbound", "outbound"}, c);
          if (!v) return nullptr;
-         return predicate(std::move(t), a, [v = *v](const Subject& s, Seen& seen) {
-           seen = std::string(to_string(s.direction)) + " (" + s.direction_reason + ")";
+         return predicate(std::move(t), a, [v = *v](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = std::string(to_string(s.direction)) + " (" + s.direction_reason + ")";
            return contains(v, to_string(s.direction));
          });
        }},
@@ -240,9 +541,9 @@ const std::vector<ConditionEntry>& condition_table() {
            }
          }
          if (nets.empty()) return nullptr;
-         return predicate(std::move(t), a, [nets](const Subject& s, Seen& seen) {
+         return predicate(std::move(t), a, [nets](const Subject& s, Seen* seen) {
            const auto& ip = s.envelope.client_address;
-           seen = ip ? ip->to_string() : "unknown";
+           if (seen != nullptr) *seen = ip ? ip->to_string() : "unknown";
            return ip && core::contains_any(nets, *ip);
          });
        }},
@@ -250,9 +551,9 @@ const std::vector<ConditionEntry>& condition_table() {
        [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
          const auto v = boolean(a, c);
          if (!v) return nullptr;
-         return predicate(std::move(t), a, [want = *v](const Subject& s, Seen& seen) {
+         return predicate(std::move(t), a, [want = *v](const Subject& s, Seen* seen) {
            const bool authed = !s.envelope.auth_user.empty();
-           seen = authed ? "as " + s.envelope.auth_user : "no";
+           if (seen != nullptr) *seen = authed ? "as " + s.envelope.auth_user : "no";
            return authed == want;
          });
        }},
@@ -261,8 +562,8 @@ const std::vector<ConditionEntry>& condition_table() {
          std::vector<std::string> names;
          for (const config::Node* item : scalar_items(a, c.diagnostics)) names.push_back(item->text());
          if (names.empty()) return nullptr;
-         return predicate(std::move(t), a, [names](const Subject& s, Seen& seen) {
-           seen = s.envelope.listener;
+         return predicate(std::move(t), a, [names](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = s.envelope.listener;
            return contains(names, s.envelope.listener);
          });
        }},
@@ -270,8 +571,8 @@ const std::vector<ConditionEntry>& condition_table() {
        [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
          const auto v = size(a, c);
          if (!v) return nullptr;
-         return predicate(std::move(t), a, [limit = *v](const Subject& s, Seen& seen) {
-           seen = std::to_string(s.facts.size);
+         return predicate(std::move(t), a, [limit = *v](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = std::to_string(s.facts.size);
            return s.facts.size > limit;
          });
        }},
@@ -279,8 +580,8 @@ const std::vector<ConditionEntry>& condition_table() {
        [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
          const auto v = size(a, c);
          if (!v) return nullptr;
-         return predicate(std::move(t), a, [limit = *v](const Subject& s, Seen& seen) {
-           seen = std::to_string(s.facts.size);
+         return predicate(std::move(t), a, [limit = *v](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = std::to_string(s.facts.size);
            return s.facts.size < limit;
          });
        }},
@@ -289,9 +590,10 @@ const std::vector<ConditionEntry>& condition_table() {
        [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
          const auto v = choices(a, {"high", "normal", "low"}, c);
          if (!v) return nullptr;
-         return predicate(std::move(t), a, [v = *v](const Subject& s, Seen& seen) {
-           seen = to_string(s.facts.priority);
-           return contains(v, seen);
+         return predicate(std::move(t), a, [v = *v](const Subject& s, Seen* seen) {
+           const std::string_view value = to_string(s.facts.priority);
+           if (seen != nullptr) *seen = value;
+           return contains(v, value);
          });
        }},
       {{"sensitivity", "personal | private | company-confidential | normal, or list of them",
@@ -299,9 +601,11 @@ const std::vector<ConditionEntry>& condition_table() {
        [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
          const auto v = choices(a, {"personal", "private", "company-confidential", "normal"}, c);
          if (!v) return nullptr;
-         return predicate(std::move(t), a, [v = *v](const Subject& s, Seen& seen) {
-           seen = s.facts.sensitivity.empty() ? "normal" : s.facts.sensitivity;
-           return contains(v, seen);
+         return predicate(std::move(t), a, [v = *v](const Subject& s, Seen* seen) {
+           const std::string_view value =
+               s.facts.sensitivity.empty() ? std::string_view("normal") : std::string_view(s.facts.sensitivity);
+           if (seen != nullptr) *seen = value;
+           return contains(v, value);
          });
        }},
       {{"subject_contains", "text or list of texts",
@@ -316,8 +620,8 @@ const std::vector<ConditionEntry>& condition_table() {
            words.push_back(item->text());
          }
          if (words.empty()) return nullptr;
-         return predicate(std::move(t), a, [words](const Subject& s, Seen& seen) {
-           seen = s.facts.subject;
+         return predicate(std::move(t), a, [words](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = s.facts.subject;
            for (const auto& w : words) {
              if (core::icontains(s.facts.subject, w)) return true;
            }
@@ -338,8 +642,8 @@ const std::vector<ConditionEntry>& condition_table() {
        [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
          const auto v = boolean(a, c);
          if (!v) return nullptr;
-         return predicate(std::move(t), a, [want = *v](const Subject& s, Seen& seen) {
-           seen = s.envelope.tls_version.empty() ? "none" : s.envelope.tls_version;
+         return predicate(std::move(t), a, [want = *v](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = s.envelope.tls_version.empty() ? "none" : s.envelope.tls_version;
            return s.envelope.tls_version.empty() != want;
          });
        }},
@@ -351,8 +655,8 @@ const std::vector<ConditionEntry>& condition_table() {
            if (v) c.error(a.where(), "expected one version");
            return nullptr;
          }
-         return predicate(std::move(t), a, [rank = tls_rank(v->front())](const Subject& s, Seen& seen) {
-           seen = s.envelope.tls_version.empty() ? "none" : s.envelope.tls_version;
+         return predicate(std::move(t), a, [rank = tls_rank(v->front())](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = s.envelope.tls_version.empty() ? "none" : s.envelope.tls_version;
            return tls_rank(s.envelope.tls_version) >= rank;
          });
        }},
@@ -360,8 +664,8 @@ const std::vector<ConditionEntry>& condition_table() {
        [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
          const auto v = count(a, c);
          if (!v) return nullptr;
-         return predicate(std::move(t), a, [bits = *v](const Subject& s, Seen& seen) {
-           seen = s.envelope.tls_version.empty() ? "none" : std::to_string(s.envelope.tls_cipher_bits);
+         return predicate(std::move(t), a, [bits = *v](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = s.envelope.tls_version.empty() ? "none" : std::to_string(s.envelope.tls_cipher_bits);
            return !s.envelope.tls_version.empty() && s.envelope.tls_cipher_bits >= 0 &&
                   static_cast<std::uint64_t>(s.envelope.tls_cipher_bits) >= bits;
          });
@@ -372,13 +676,12 @@ const std::vector<ConditionEntry>& condition_table() {
          const std::size_t before = c.diagnostics.size();
          auto m = std::make_shared<const NameMatcher>(NameMatcher::compile(a, c.diagnostics));
          if (c.diagnostics.size() != before) return nullptr;
-         return predicate(std::move(t), a, [m](const Subject& s, Seen& seen) {
+         return predicate(std::move(t), a, [m](const Subject& s, Seen* seen) {
            bool any = false;
            for (const auto& name : s.facts.attachment_names) {
-             seen += (seen.empty() ? "" : ", ") + (name.empty() ? std::string("(no name)") : name);
              any = any || (!name.empty() && m->matches(name));
            }
-           if (seen.empty()) seen = "no attachments";
+           if (seen != nullptr) *seen = attachment_list(s.facts);
            return any;
          });
        }},
@@ -386,10 +689,159 @@ const std::vector<ConditionEntry>& condition_table() {
        [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
          const auto v = count(a, c);
          if (!v) return nullptr;
-         return predicate(std::move(t), a, [n = *v](const Subject& s, Seen& seen) {
-           seen = std::to_string(s.facts.attachment_names.size());
+         return predicate(std::move(t), a, [n = *v](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = std::to_string(s.facts.attachment_names.size());
            return s.facts.attachment_names.size() >= n;
          });
+       }},
+      {{"has_attachment", "true | false", "The message has at least one attachment (true) or none (false)."},
+       [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
+         const auto v = boolean(a, c);
+         if (!v) return nullptr;
+         return predicate(std::move(t), a, [want = *v](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = attachment_list(s.facts);
+           return s.facts.attachments.empty() != want;
+         });
+       }},
+      {{"attachment_declared_type", "type/subtype wildcard or /REGEX/, or list of them",
+        "Any attachment's declared Content-Type matches, e.g. `application/*` (ignoring ASCII case)."},
+       [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
+         const std::size_t before = c.diagnostics.size();
+         auto m = std::make_shared<const NameMatcher>(NameMatcher::compile(a, c.diagnostics));
+         if (c.diagnostics.size() != before) return nullptr;
+         return predicate(std::move(t), a, [m](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = attachment_list(s.facts);
+           for (const auto& at : s.facts.attachments) {
+             if (m->matches(at.declared_type)) return true;
+           }
+           return false;
+         });
+       }},
+      {{"attachment_sniffed_type",
+        "pdf | ooxml | zip | ole2 | exe | elf | png | jpeg | gif | rar | 7z | gzip | bzip2 | xz | rtf | cab | unknown, or "
+        "list of them",
+        "Any attachment's content, judged by its magic bytes after decoding, is of this type."},
+       [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
+         std::vector<std::string_view> allowed = sniffed_type_names();
+         allowed.push_back("unknown");
+         const auto v = choices(a, allowed, c);
+         if (!v) return nullptr;
+         return predicate(std::move(t), a, [v = *v](const Subject& s, Seen* seen) {
+           if (seen != nullptr) *seen = attachment_list(s.facts);
+           for (const auto& at : s.facts.attachments) {
+             if (contains(v, at.sniffed_type.empty() ? std::string_view("unknown") : at.sniffed_type)) return true;
+           }
+           return false;
+         });
+       }},
+      {{"attachment_type_mismatch", "true | false",
+        "Some attachment's declared Content-Type or file extension disagrees with its sniffed type (true), or none "
+        "does (false)."},
+       [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
+         const auto v = boolean(a, c);
+         if (!v) return nullptr;
+         return predicate(std::move(t), a, [want = *v](const Subject& s, Seen* seen) {
+           bool any = false;
+           for (const auto& at : s.facts.attachments) {
+             if (type_mismatch(at)) {
+               any = true;
+               if (seen != nullptr) *seen += (seen->empty() ? "mismatch: " : ", ") + (at.name.empty() ? "(no name)" : at.name);
+             }
+           }
+           if (seen != nullptr && !any) *seen = attachment_list(s.facts);
+           return any == want;
+         });
+       }},
+      {{"sender_member_of", "group name or list of them (from `groups`)",
+        "The sender's directory entry is a member of any group (lookup)."},
+       [](std::string t, const config::Node& a, const CompileContext& c) {
+         return member_condition(std::move(t), a, c, Party::sender);
+       }},
+      {{"recipient_member_of", "group name or list of them (from `groups`)",
+        "The recipient's directory entry is a member of any group (lookup)."},
+       [](std::string t, const config::Node& a, const CompileContext& c) {
+         return member_condition(std::move(t), a, c, Party::recipient);
+       }},
+      {{"sender_attribute", "{attribute: NAME, value: wildcard or /REGEX/, or list of them}",
+        "A value of the sender's directory attribute matches (ignoring ASCII case); without value: any value (lookup)."},
+       [](std::string t, const config::Node& a, const CompileContext& c) {
+         return attribute_condition(std::move(t), a, c, Party::sender);
+       }},
+      {{"recipient_attribute", "{attribute: NAME, value: wildcard or /REGEX/, or list of them}",
+        "A value of the recipient's directory attribute matches (ignoring ASCII case); without value: any value "
+        "(lookup)."},
+       [](std::string t, const config::Node& a, const CompileContext& c) {
+         return attribute_condition(std::move(t), a, c, Party::recipient);
+       }},
+      {{"licensed", "sender | recipient | internal",
+        "The party (internal: the sender of outbound, the recipient of inbound mail) is in a `licensed_users` list "
+        "or group (lookup for groups)."},
+       [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
+         const auto party = party_choice(a, c);
+         if (!party) return nullptr;
+         if (!c.settings->licensing_configured) {
+           c.error(a.where(), "licensed needs `licensed_users: {groups: [...], lists: [...]}` at the top level");
+           return nullptr;
+         }
+         std::vector<Group> groups;
+         for (const auto& [name, dn] : c.settings->licensed_groups) groups.push_back({name, dn});
+         return lookup_predicate(std::move(t), a, [party = *party, groups, lists = c.settings->licensed_lists](
+                                                      const Subject& s, Seen* seen) -> Truth {
+           const std::string& address = party_address(s, party);
+           for (const auto& l : lists) {
+             if (l->matches(address)) {
+               if (seen != nullptr) *seen = shown(address) + " is on a licensed_users list";
+               return Truth::yes;
+             }
+           }
+           if (groups.empty()) {
+             if (seen != nullptr) *seen = shown(address) + " is on no licensed_users list";
+             return Truth::no;
+           }
+           return member_of_any(s, address, groups, seen);
+         }, *party != Party::sender);
+       }},
+      {{"key_available", "smime | pgp | any",
+        "A usable certificate (smime) or OpenPGP key (pgp) to encrypt to the recipient is in the key store (lookup)."},
+       [](std::string t, const config::Node& a, const CompileContext& c) -> Compiled {
+         const auto v = choices(a, {"smime", "pgp", "any"}, c);
+         if (!v) return nullptr;
+         if (v->size() != 1) {
+           c.error(a.where(), "expected one value");
+           return nullptr;
+         }
+         std::vector<lookup::KeyKind> kinds;
+         if (v->front() != "pgp") kinds.push_back(lookup::KeyKind::smime_encrypt);
+         if (v->front() != "smime") kinds.push_back(lookup::KeyKind::pgp_encrypt);
+         return lookup_predicate(std::move(t), a, [kinds](const Subject& s, Seen* seen) -> Truth {
+           if (s.recipient.empty()) return Truth::no;
+           const lookup::KeyFinder* keys = s.services != nullptr ? s.services->keys.get() : nullptr;
+           if (keys == nullptr) return lookup_failed(s, seen, kNoKeys);
+           bool failed = false;
+           for (const auto kind : kinds) {
+             const auto r = keys->has_usable_key(s.recipient, kind);
+             if (r.failed()) {
+               failed = true;
+               lookup_failed(s, seen, std::string(to_string(kind)) + " key of " + s.recipient + ": " + r.error);
+               continue;
+             }
+             if (seen != nullptr) {
+               *seen += (seen->empty() ? "" : "; ") + std::string(to_string(kind)) + " key of " + s.recipient + ": " +
+                        (*r.value ? "yes" : "no");
+             }
+             if (*r.value) return Truth::yes;
+           }
+           return failed ? Truth::failed : Truth::no;
+         }, true);
+       }},
+      {{"spf", "pass | fail | softfail | neutral | none | temperror | permerror | policy | absent, or list of them",
+        "The SPF result (MAIL FROM, else HELO) in our own Authentication-Results (`authserv_id`); absent when there "
+        "is none."},
+       [](std::string t, const config::Node& a, const CompileContext& c) { return auth_condition(std::move(t), a, c, "spf"); }},
+      {{"senderid", "pass | fail | softfail | neutral | none | temperror | permerror | policy | absent, or list of them",
+        "The SenderID result in our own Authentication-Results (`authserv_id`); absent when there is none."},
+       [](std::string t, const config::Node& a, const CompileContext& c) {
+         return auth_condition(std::move(t), a, c, "senderid");
        }},
       {{"all", "list of condition mappings", "Every mapping matches."},
        [](std::string t, const config::Node& a, const CompileContext& c) {
@@ -483,19 +935,71 @@ bool header_name(const config::Node& arg, std::string& out, const CompileContext
   return true;
 }
 
-bool mapping_keys(const config::Node& arg, std::initializer_list<std::string_view> allowed, const CompileContext& context) {
-  bool ok = true;
-  for (const auto& [key, value] : arg.entries()) {
-    bool known = false;
-    for (auto a : allowed) known = known || key.text() == a;
-    if (!known) {
-      std::string list;
-      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      context.error(key.where(), "unknown key " + config::quote(key.text()) + "; known: " + list);
-      ok = false;
+
+
+// Notice texts: printable ASCII, tabs and line breaks (a short letter).
+bool notice_text(const config::Node& arg, std::string& out, const CompileContext& context) {
+  if (scalar(arg, context) == nullptr) return false;
+  for (char ch : arg.text()) {
+    const auto u = static_cast<unsigned char>(ch);
+    if ((u < 32 && ch != '\t' && ch != '\n') || u > 126) {
+      context.error(arg.where(), "only printable ASCII, tabs and line breaks are allowed here");
+      return false;
     }
   }
-  return ok;
+  if (core::trim(arg.text()).empty()) {
+    context.error(arg.where(), "must not be empty");
+    return false;
+  }
+  // The placeholders postern-policy fills in when it writes the notice.
+  static constexpr std::string_view kPlaceholders[] = {"sender", "recipients", "subject", "rule", "queue_id"};
+  const std::string& t = arg.text();
+  for (auto at = t.find("${"); at != std::string::npos; at = t.find("${", at + 2)) {
+    const auto end = t.find('}', at);
+    const std::string_view name = end == std::string::npos ? std::string_view() : std::string_view(t).substr(at + 2, end - at - 2);
+    if (std::find(std::begin(kPlaceholders), std::end(kPlaceholders), name) == std::end(kPlaceholders)) {
+      context.error(arg.where(), "unknown placeholder in " + config::quote(t) +
+                                     "; known: ${sender}, ${recipients}, ${subject}, ${rule}, ${queue_id}");
+      return false;
+    }
+  }
+  out = arg.text();
+  return true;
+}
+
+// One address or a list: each must parse as a mailbox (no null sender).
+bool addresses(const config::Node& arg, std::vector<std::string>& out, const CompileContext& context) {
+  const std::size_t before = context.diagnostics.size();
+  for (const config::Node* item : scalar_items(arg, context.diagnostics)) {
+    std::string_view text = core::trim(item->text());
+    if (text.size() >= 2 && text.front() == '<' && text.back() == '>') text = text.substr(1, text.size() - 2);
+    try {
+      const auto box = text.empty() ? std::nullopt : mime::parse_envelope_path(text);
+      if (!box) throw mime::AddressError("no address");
+      (void)box->domain_ascii();
+    } catch (const std::exception& e) {
+      context.error(item->where(), "not a valid address " + config::quote(item->text()) + ": " + e.what());
+      continue;
+    }
+    const std::string a(text);
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  }
+  return context.diagnostics.size() == before && !out.empty();
+}
+
+bool header_field(const config::Node& a, Action& act, const CompileContext& c, std::string_view action) {
+  if (!a.is_map()) {
+    c.error(a.where(), std::string(action) + " takes {name: NAME, value: TEXT}");
+    return false;
+  }
+  if (!mapping_keys(a, {"name", "value"}, c)) return false;
+  const config::Node* name = a.find("name");
+  const config::Node* value = a.find("value");
+  if (name == nullptr || value == nullptr) {
+    c.error(a.where(), std::string(action) + " needs both name and value");
+    return false;
+  }
+  return header_name(*name, act.text, c) && ascii_text(*value, act.value, true, c);
 }
 
 const std::vector<ActionEntry>& action_table() {
@@ -508,7 +1012,10 @@ const std::vector<ActionEntry>& action_table() {
       {{"hold", "reason (printable ASCII)", "Put the message in Postfix's hold queue, logging the reason."},
        K::hold,
        [](const config::Node& a, Action& act, const CompileContext& c) { return ascii_text(a, act.text, false, c); }},
-      {{"discard", "-", "Accept and silently drop the message for the recipient."}, K::discard, nullptr},
+      {{"bounce", "text (printable ASCII)", "The same as `reject` (the sender gets the refusal with this text)."},
+       K::reject,
+       [](const config::Node& a, Action& act, const CompileContext& c) { return ascii_text(a, act.text, false, c); }},
+      {{"discard", "-", "Accept and silently drop (delete) the message for the recipient."}, K::discard, nullptr},
       {{"encrypt", "smime | pgp | auto, or {method: ..., fallback: bounce | hold | incamail}",
         "Encrypt for the recipient; without a key or certificate the fallback decides (default bounce)."},
        K::encrypt,
@@ -554,20 +1061,7 @@ const std::vector<ActionEntry>& action_table() {
        }},
       {{"add_header", "{name: NAME, value: TEXT}", "Add a header (printable ASCII value)."},
        K::add_header,
-       [](const config::Node& a, Action& act, const CompileContext& c) {
-         if (!a.is_map()) {
-           c.error(a.where(), "add_header takes {name: NAME, value: TEXT}");
-           return false;
-         }
-         if (!mapping_keys(a, {"name", "value"}, c)) return false;
-         const config::Node* name = a.find("name");
-         const config::Node* value = a.find("value");
-         if (name == nullptr || value == nullptr) {
-           c.error(a.where(), "add_header needs both name and value");
-           return false;
-         }
-         return header_name(*name, act.text, c) && ascii_text(*value, act.value, true, c);
-       }},
+       [](const config::Node& a, Action& act, const CompileContext& c) { return header_field(a, act, c, "add_header"); }},
       {{"remove_header", "NAME", "Remove every header of this name."},
        K::remove_header,
        [](const config::Node& a, Action& act, const CompileContext& c) { return header_name(a, act.text, c); }},
@@ -588,6 +1082,39 @@ const std::vector<ActionEntry>& action_table() {
          act.text = a.text();
          return true;
        }},
+      {{"change_header", "{name: NAME, value: TEXT}",
+        "Replace every header of this name by one with this value (added when absent; ends up last)."},
+       K::change_header,
+       [](const config::Node& a, Action& act, const CompileContext& c) { return header_field(a, act, c, "change_header"); }},
+      {{"acknowledge", "text (printable ASCII, line breaks allowed)",
+        "Send the envelope sender a notice with this text (not for the null sender)."},
+       K::acknowledge,
+       [](const config::Node& a, Action& act, const CompileContext& c) { return notice_text(a, act.text, c); }},
+      {{"alert", "{to: ADDRESS or list of them, text: TEXT}", "Send the addresses (e.g. an admin) a notice with this text."},
+       K::alert,
+       [](const config::Node& a, Action& act, const CompileContext& c) {
+         if (!a.is_map()) {
+           c.error(a.where(), "alert takes {to: ADDRESS or list of them, text: TEXT}");
+           return false;
+         }
+         if (!mapping_keys(a, {"to", "text"}, c)) return false;
+         const config::Node* to = a.find("to");
+         const config::Node* text = a.find("text");
+         if (to == nullptr || text == nullptr) {
+           c.error(a.where(), "alert needs both to and text");
+           return false;
+         }
+         const bool ok_to = addresses(*to, act.addresses, c);
+         return notice_text(*text, act.text, c) && ok_to;
+       }},
+      {{"generate_keys", "-", "Ask postern-crypto to make a key pair / certificate for the sender when it has none."},
+       K::generate_keys, nullptr},
+      {{"redirect", "ADDRESS or list of them", "Deliver to these addresses instead of the recipient."},
+       K::redirect,
+       [](const config::Node& a, Action& act, const CompileContext& c) { return addresses(a, act.addresses, c); }},
+      {{"forward", "ADDRESS or list of them", "Deliver to these addresses as well, with the recipient's plan."},
+       K::forward,
+       [](const config::Node& a, Action& act, const CompileContext& c) { return addresses(a, act.addresses, c); }},
   };
   return table;
 }
@@ -620,6 +1147,7 @@ std::optional<Action> compile_action(const config::Node& item, const CompileCont
     Action action;
     action.kind = entry.kind;
     action.where = name->where();
+    action.yaml = flow_yaml(item);
     if (entry.compile == nullptr) {
       if (arg != nullptr) {
         context.error(arg->where(), "action " + config::quote(name->text()) + " takes no value; write it alone");
@@ -664,6 +1192,66 @@ std::string render(const config::Node& node) {
     case config::Node::Kind::map: {
       std::string out = "{";
       for (const auto& [k, v] : node.entries()) out += (out.size() > 1 ? ", " : "") + k.text() + ": " + render(v);
+      return out + "}";
+    }
+  }
+  return {};
+}
+
+std::string yaml_scalar(std::string_view text) {
+  static constexpr std::string_view kWords[] = {"null", "Null", "NULL", "~"};
+  bool plain = !text.empty();
+  for (char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                    c == '-' || c == '+' || c == '/' || c == '@';
+    plain = plain && ok;
+  }
+  if (plain && (text.front() == '-' || text.front() == '@')) plain = false;
+  for (auto w : kWords) plain = plain && text != w;
+  if (plain) return std::string(text);
+  bool controls = false;
+  for (char c : text) controls = controls || static_cast<unsigned char>(c) < 32 || c == 127;
+  if (!controls) {
+    std::string out = "'";
+    for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
+  }
+  std::string out = "\"";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 32 || u == 127) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string flow_yaml(const config::Node& node) {
+  switch (node.kind()) {
+    case config::Node::Kind::null: return "null";
+    case config::Node::Kind::scalar: return yaml_scalar(node.text());
+    case config::Node::Kind::sequence: {
+      std::string out = "[";
+      for (const auto& item : node.items()) out += (out.size() > 1 ? ", " : "") + flow_yaml(item);
+      return out + "]";
+    }
+    case config::Node::Kind::map: {
+      std::string out = "{";
+      for (const auto& [k, v] : node.entries()) {
+        out += (out.size() > 1 ? ", " : "") + yaml_scalar(k.text()) + ": " + flow_yaml(v);
+      }
       return out + "}";
     }
   }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "postern/config/node.hpp"
@@ -18,9 +19,19 @@
 
 namespace postern::policy::detail {
 
+// The policy-level settings conditions compile against.
+struct Settings {
+  std::unordered_map<std::string, std::string> groups;  // name -> directory group (DN)
+  std::string authserv_id;                              // lowercase; "" when not set
+  std::vector<std::pair<std::string, std::string>> licensed_groups;  // name, DN
+  std::vector<std::shared_ptr<const AddressMatcher>> licensed_lists;
+  bool licensing_configured = false;
+};
+
 struct CompileContext {
   const NamedLists* lists;
   std::vector<core::Diagnostic>& diagnostics;
+  const Settings* settings = nullptr;
 
   void error(const core::Location& where, std::string message) const {
     diagnostics.push_back({where, std::move(message), core::Diagnostic::Severity::error});
@@ -34,5 +45,9 @@ std::optional<Action> compile_action(const config::Node& item, const CompileCont
 // One-line flow form of a node ("{recipient: [a@b, c@d]}"): condition texts
 // in traces and the canonical form used to find shadowed rules.
 std::string render(const config::Node& node);
+// The node as YAML flow text that loads back to the same node: scalars
+// plain when that is safe, else single- or double-quoted.
+std::string flow_yaml(const config::Node& node);
+std::string yaml_scalar(std::string_view text);
 
 }  // namespace postern::policy::detail

@@ -49,12 +49,19 @@ const mime::Part* first_text_plain(const mime::Part& part) {
   return nullptr;
 }
 
-void collect_attachments(const mime::Part& part, bool is_root, std::vector<std::string>& names) {
+void collect_attachments(std::string_view message, const mime::Part& part, bool is_root,
+                         std::vector<Attachment>& out) {
   const bool embedded_message = part.content_type.is("message", "rfc822") || part.content_type.is("message", "global");
   if (!is_root && (part.children.empty() || embedded_message)) {
     std::string name = part.filename();
     if (embedded_message || !name.empty() || part.disposition.type == "attachment") {
-      names.push_back(std::move(name));
+      Attachment a;
+      a.name = std::move(name);
+      a.declared_type = core::ascii_lower(part.content_type.type + "/" + part.content_type.subtype);
+      if (!embedded_message) {
+        if (auto body = part.decoded_body(message)) a.sniffed_type = std::string(sniff_type(*body));
+      }
+      out.push_back(std::move(a));
     }
     return;
   }
@@ -63,8 +70,33 @@ void collect_attachments(const mime::Part& part, bool is_root, std::vector<std::
     if (is_signed && i == 1 && is_signature_type(part.children[i].content_type)) {
       continue;
     }
-    collect_attachments(part.children[i], false, names);
+    collect_attachments(message, part.children[i], false, out);
   }
+}
+
+// RFC 8601 CFWS comments, nested, with quoted-pairs; quoted strings kept.
+std::string drop_comments(std::string_view v) {
+  std::string out;
+  int depth = 0;
+  bool quoted = false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    if (c == '\\' && i + 1 < v.size() && (depth > 0 || quoted)) {
+      if (depth == 0) out.append(v.substr(i, 2));
+      ++i;
+    } else if (depth == 0 && c == '"') {
+      quoted = !quoted;
+      out += c;
+    } else if (!quoted && c == '(') {
+      ++depth;
+      out += ' ';
+    } else if (!quoted && c == ')' && depth > 0) {
+      --depth;
+    } else if (depth == 0) {
+      out += (c == '\r' || c == '\n' || c == '\t') ? ' ' : c;
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -139,8 +171,42 @@ MessageFacts MessageFacts::from_message(std::string_view message) {
       }
     }
   }
-  collect_attachments(root, true, f.attachment_names);
+  collect_attachments(message, root, true, f.attachments);
+  for (const auto& a : f.attachments) f.attachment_names.push_back(a.name);
+  for (const auto& field : root.headers.fields()) {
+    if (core::iequals(field.name, "Authentication-Results")) {
+      f.authentication_results.push_back(parse_authentication_results(field.raw_value));
+    }
+  }
   return f;
+}
+
+AuthResults parse_authentication_results(std::string_view value) {
+  AuthResults out;
+  const std::string text = drop_comments(value);
+  std::size_t start = 0;
+  bool first = true;
+  while (start <= text.size()) {
+    auto end = text.find(';', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view segment = core::trim(std::string_view(text).substr(start, end - start));
+    start = end + 1;
+    if (first) {
+      first = false;
+      const auto space = segment.find(' ');
+      out.authserv_id = core::ascii_lower(segment.substr(0, space));  // a version number may follow
+      continue;
+    }
+    const auto space = segment.find(' ');
+    const std::string_view head = segment.substr(0, space);
+    const auto eq = head.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;  // "none" or junk
+    std::string_view method = head.substr(0, eq);
+    if (const auto slash = method.find('/'); slash != std::string_view::npos) method = method.substr(0, slash);
+    out.results.push_back({core::ascii_lower(core::trim(method)), core::ascii_lower(head.substr(eq + 1)),
+                           space == std::string_view::npos ? std::string() : std::string(core::trim(segment.substr(space)))});
+  }
+  return out;
 }
 
 std::string normalize_address(std::string_view path) {

@@ -124,10 +124,22 @@ void AddressMatcher::add(std::string_view text, const core::Location& where, con
               " is none of: LOCAL@DOMAIN, @DOMAIN, a wildcard with * or ?, /REGEX/, list:NAME, <>");
     return;
   }
-  patterns_.push_back(std::move(p));
+  switch (p.kind) {
+    case Pattern::Kind::null_sender: null_sender_ = true; break;
+    case Pattern::Kind::exact: exact_.insert(std::move(p.text)); break;
+    case Pattern::Kind::domain: domains_.insert(std::move(p.text)); break;
+    default: patterns_.push_back(std::move(p)); break;
+  }
+  sources_.emplace_back(text);
 }
 
 bool AddressMatcher::matches(std::string_view address) const {
+  if (address.empty() && null_sender_) return true;
+  if (!exact_.empty() && exact_.find(address) != exact_.end()) return true;
+  if (!domains_.empty()) {
+    const auto at = address.rfind('@');
+    if (at != std::string_view::npos && domains_.find(address.substr(at + 1)) != domains_.end()) return true;
+  }
   for (const auto& p : patterns_) {
     switch (p.kind) {
       case Pattern::Kind::null_sender:
@@ -173,9 +185,21 @@ NameMatcher NameMatcher::compile(const config::Node& node, std::vector<core::Dia
 }
 
 bool NameMatcher::matches(std::string_view name) const {
-  const std::string lower = core::ascii_lower(name);
-  for (const auto& w : wildcards_) {
-    if (glob_match(w, lower)) return true;
+  if (!wildcards_.empty()) {
+    // Lowercased on the stack when it fits: no allocation per test.
+    char buffer[256];
+    std::string heap;
+    std::string_view lower;
+    if (name.size() <= sizeof buffer) {
+      for (std::size_t i = 0; i < name.size(); ++i) buffer[i] = core::ascii_lower(name[i]);
+      lower = std::string_view(buffer, name.size());
+    } else {
+      heap = core::ascii_lower(name);
+      lower = heap;
+    }
+    for (const auto& w : wildcards_) {
+      if (glob_match(w, lower)) return true;
+    }
   }
   for (const auto& re : regexes_) {
     if (re2::RE2::PartialMatch(re2::StringPiece(name.data(), name.size()), *re)) return true;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <unordered_map>
+#include <tuple>
 
 #include "compile.hpp"
 #include "postern/config/config.hpp"
@@ -42,6 +43,7 @@ const char* to_string(Disposition d) noexcept {
     case Disposition::discard: return "discard";
     case Disposition::hold: return "hold";
     case Disposition::reject: return "reject";
+    case Disposition::tempfail: return "tempfail";
   }
   return "accept";
 }
@@ -50,17 +52,23 @@ const char* to_string(Disposition d) noexcept {
 // problem before giving up.
 class Loader {
  public:
-  std::shared_ptr<const Policy> run(const std::string& path) {
+  std::shared_ptr<const Policy> run(const std::string& path, Services services) {
     policy_.reset(new Policy());
+    policy_->services_ = std::move(services);
     std::vector<File> files;
     if (auto main = parse(path)) {
-      check_keys(*main, {"direction", "lists", "include", "rules"});
+      check_keys(*main, {"direction", "on_lookup_error", "authserv_id", "groups", "licensed_users", "lists", "include",
+                         "rules"});
       files.push_back({path, std::move(*main)});
       read_direction(files.front());
+      read_settings(files.front().root);
       read_includes(files);
     }
     for (const auto& f : files) {
       if (const auto* lists = f.root.find("lists")) read_lists(*lists, f.path);
+    }
+    if (!files.empty()) {
+      if (const auto* lic = files.front().root.find("licensed_users")) read_licensed(*lic);
     }
     for (const auto& f : files) {
       if (const auto* rules = f.root.find("rules")) read_rules(*rules);
@@ -88,7 +96,80 @@ class Loader {
   void warning(const core::Location& where, std::string message) {
     diagnostics_.push_back({where, std::move(message), Severity::warning});
   }
-  detail::CompileContext context(const NamedLists* lists) { return detail::CompileContext{lists, diagnostics_}; }
+  detail::CompileContext context(const NamedLists* lists) {
+    return detail::CompileContext{lists, diagnostics_, &settings_};
+  }
+
+  void read_settings(const config::Node& root) {
+    if (const auto* on = root.find("on_lookup_error")) {
+      if (on->is_scalar() && on->text() == "tempfail") {
+        policy_->on_lookup_error_ = OnLookupError::tempfail;
+      } else if (on->is_scalar() && on->text() == "continue") {
+        policy_->on_lookup_error_ = OnLookupError::proceed;
+      } else {
+        error(on->where(), "on_lookup_error is tempfail or continue");
+      }
+    }
+    if (const auto* id = root.find("authserv_id")) {
+      if (!id->is_scalar() || id->text().empty() || id->text().find_first_of(" \t;()") != std::string::npos) {
+        error(id->where(), "authserv_id is one token, the authserv-id postern-spf writes (e.g. mx.example.org)");
+      } else {
+        policy_->authserv_id_ = id->text();
+        settings_.authserv_id = core::ascii_lower(id->text());
+      }
+    }
+    if (const auto* groups = root.find("groups")) {
+      if (!groups->is_map()) {
+        error(groups->where(), "groups is a mapping of NAME: directory group (a DN)");
+        return;
+      }
+      for (const auto& [key, value] : groups->entries()) {
+        if (!valid_name(key.text())) {
+          error(key.where(), "group name " + config::quote(key.text()) + " may hold only letters, digits, '_', '-', '.'");
+        } else if (!value.is_scalar() || core::trim(value.text()).empty()) {
+          error(value.where(), "group " + config::quote(key.text()) + " needs the directory group it stands for (a DN)");
+        } else {
+          settings_.groups.emplace(key.text(), value.text());
+          policy_->groups_.emplace_back(key.text(), value.text());
+        }
+      }
+    }
+  }
+
+  // licensed_users: {groups: [NAME...], lists: [NAME...]}
+  void read_licensed(const config::Node& lic) {
+    if (!lic.is_map()) {
+      error(lic.where(), "licensed_users is {groups: [NAME...], lists: [NAME...]}");
+      return;
+    }
+    check_keys(lic, {"groups", "lists"});
+    settings_.licensing_configured = true;
+    if (const auto* groups = lic.find("groups")) {
+      for (const config::Node* item : scalar_items(*groups, diagnostics_)) {
+        const auto found = settings_.groups.find(item->text());
+        if (found == settings_.groups.end()) {
+          error(item->where(), "unknown group " + config::quote(item->text()) + "; define it under `groups`");
+        } else {
+          settings_.licensed_groups.emplace_back(found->first, found->second);
+          policy_->licensed_groups_.push_back(item->text());
+        }
+      }
+    }
+    if (const auto* lists = lic.find("lists")) {
+      for (const config::Node* item : scalar_items(*lists, diagnostics_)) {
+        const auto found = lists_.find(item->text());
+        if (found == lists_.end()) {
+          if (list_where_.count(item->text()) == 0) error(item->where(), "unknown list " + config::quote(item->text()));
+        } else {
+          settings_.licensed_lists.push_back(found->second);
+          policy_->licensed_lists_.push_back(item->text());
+        }
+      }
+    }
+    if (lic.find("groups") == nullptr && lic.find("lists") == nullptr) {
+      error(lic.where(), "licensed_users needs groups, lists or both");
+    }
+  }
 
   std::optional<config::Node> parse(const std::string& path) {
     try {
@@ -213,6 +294,7 @@ class Loader {
         matcher = AddressMatcher::compile(value, nullptr, diagnostics_);
       }
       if (diagnostics_.size() == before) {
+        policy_->list_patterns_.emplace_back(name, matcher.sources());
         lists_.emplace(name, std::make_shared<const AddressMatcher>(std::move(matcher)));
       }
     }
@@ -278,6 +360,9 @@ class Loader {
     if (const auto* when = node.find("when")) {
       rule.when = detail::compile_when(*when, context(&lists_));
       rule.when_text = detail::render(*when);
+      rule.when_yaml = detail::flow_yaml(*when);
+      rule.per_recipient = rule.when ? rule.when->per_recipient() : true;
+      if (rule.when && rule.per_recipient) rule.when->independent_conjuncts(rule.gate);
     }
     if (const auto* actions = node.find("actions")) {
       if (!actions->is_sequence() || actions->items().empty()) {
@@ -333,11 +418,16 @@ class Loader {
   std::shared_ptr<Policy> policy_;
   std::vector<core::Diagnostic> diagnostics_;
   NamedLists lists_;
+  detail::Settings settings_;
   std::unordered_map<std::string, core::Location> list_where_;
   std::unordered_map<std::string, core::Location> rule_where_;
 };
 
-std::shared_ptr<const Policy> Policy::load(const std::string& path) { return Loader().run(path); }
+std::shared_ptr<const Policy> Policy::load(const std::string& path) { return Loader().run(path, Services{}); }
+
+std::shared_ptr<const Policy> Policy::load(const std::string& path, Services services) {
+  return Loader().run(path, std::move(services));
+}
 
 Subject Policy::subject(const Envelope& envelope, const MessageFacts& facts, std::string_view recipient) const {
   Direction direction = Direction::inbound;
@@ -353,8 +443,8 @@ Subject Policy::subject(const Envelope& envelope, const MessageFacts& facts, std
     direction = Direction::outbound;
     reason = "listener";
   }
-  return Subject{envelope, facts, direction, std::move(reason), normalize_address(envelope.sender),
-                 normalize_address(recipient)};
+  return Subject{envelope,          facts,    direction,        std::move(reason), normalize_address(envelope.sender),
+                 normalize_address(recipient), &services_, on_lookup_error_, {}, {}, {}};
 }
 
 namespace {
@@ -402,32 +492,107 @@ void apply(const Action& action, const Rule& rule, Decision& d) {
     case K::subject_tag:
       if (p.subject_tag.empty()) p.subject_tag = action.text;
       break;
+    case K::change_header: {
+      // A change is "remove every field of the name, then add one": the
+      // field ends up at the end of the header, and is added when absent.
+      if (std::none_of(p.remove_headers.begin(), p.remove_headers.end(),
+                       [&](const std::string& n) { return core::iequals(n, action.text); })) {
+        p.remove_headers.push_back(action.text);
+      }
+      plan::HeaderField field{action.text, action.value};
+      if (std::find(p.add_headers.begin(), p.add_headers.end(), field) == p.add_headers.end()) {
+        p.add_headers.push_back(std::move(field));
+      }
+      break;
+    }
+    case K::acknowledge:
+    case K::alert: {
+      Notice n{action.kind == K::alert ? Notice::Kind::alert : Notice::Kind::acknowledge, action.addresses,
+               action.text, rule.name};
+      const bool seen = std::any_of(d.notices.begin(), d.notices.end(), [&](const Notice& o) {
+        return o.kind == n.kind && o.to == n.to && o.text == n.text;
+      });
+      if (!seen) d.notices.push_back(std::move(n));
+      break;
+    }
+    case K::generate_keys: d.generate_keys = true; break;
+    case K::redirect:
+    case K::forward: {
+      auto& list = action.kind == K::redirect ? d.redirect_to : d.forward_to;
+      for (const std::string& a : action.addresses) {
+        if (std::find(list.begin(), list.end(), a) == list.end()) list.push_back(a);
+      }
+      break;
+    }
   }
 }
 
 }  // namespace
 
 Decision Policy::decide(const Subject& subject, std::vector<RuleTrace>* trace) const {
+  return decide(subject, trace, nullptr);
+}
+
+Decision Policy::decide(const Subject& subject, std::vector<RuleTrace>* trace, std::vector<Cached>* cache) const {
   Decision d;
+  std::size_t index = 0;
+  bool halted = false;  // a stop, or a tempfail
   for (const Rule& rule : rules_) {
     RuleTrace* rt = nullptr;
     if (trace != nullptr) {
       rt = &trace->emplace_back();
       rt->rule = &rule;
     }
-    if (!d.stopped_by.empty()) {
+    if (halted) {
       if (trace == nullptr) break;
+      ++index;
       continue;
     }
-    const bool matched = !rule.when || rule.when->test(subject, rt != nullptr ? &rt->conditions : nullptr, 0);
+    subject.lookup_error.clear();
+    Truth truth = Truth::yes;
+    Cached* slot = cache != nullptr && rule.when && (!rule.per_recipient || !rule.gate.empty()) ? &(*cache)[index]
+                                                                                               : nullptr;
+    ++index;
+    if (slot != nullptr && rule.per_recipient) {
+      // The recipient-independent conjuncts, once per message: when one
+      // is false the rule is false for every recipient.
+      if (!slot->known) {
+        slot->known = true;
+        slot->truth = Truth::yes;
+        for (const Condition* c : rule.gate) {
+          if (c->test(subject, nullptr, 0) == Truth::no) slot->truth = Truth::no;
+        }
+        subject.lookup_error.clear();
+      }
+      truth = slot->truth == Truth::no ? Truth::no : rule.when->test(subject, nullptr, 0);
+    } else if (slot != nullptr && slot->known) {
+      truth = slot->truth;
+      subject.lookup_error = slot->error;
+    } else if (rule.when) {
+      truth = rule.when->test(subject, rt != nullptr ? &rt->conditions : nullptr, 0);
+      if (slot != nullptr) *slot = Cached{true, truth, subject.lookup_error};
+    }
     if (rt != nullptr) {
       rt->evaluated = true;
-      rt->matched = matched;
+      rt->matched = truth == Truth::yes;
+      rt->failed = truth == Truth::failed;
     }
-    if (!matched) continue;
+    if (truth == Truth::failed) {
+      // Whether the rule matches is unknown: retrying later is the only
+      // answer that cannot be wrong.
+      d.disposition = Disposition::tempfail;
+      d.text = "lookup failed: " + (subject.lookup_error.empty() ? std::string("unknown error") : subject.lookup_error);
+      d.decided_by = rule.name;
+      halted = true;
+      continue;
+    }
+    if (truth != Truth::yes) continue;
     d.matched_rules.push_back(rule.name);
     for (const Action& action : rule.actions) apply(action, rule, d);
-    if (rule.stop) d.stopped_by = rule.name;
+    if (rule.stop) {
+      d.stopped_by = rule.name;
+      halted = true;
+    }
   }
   if (d.no_processing) d.transforms = plan::Plan{};
   return d;
@@ -435,10 +600,11 @@ Decision Policy::decide(const Subject& subject, std::vector<RuleTrace>* trace) c
 
 MessageDecision Policy::decide_message(const Envelope& envelope, const MessageFacts& facts) const {
   MessageDecision out;
+  std::vector<Cached> cache(rules_.size());
   for (const std::string& rcpt : envelope.recipients) {
     const Subject s = subject(envelope, facts, rcpt);
     out.direction = s.direction;
-    Decision d = decide(s);
+    Decision d = decide(s, nullptr, &cache);
     out.strongest = std::max(out.strongest, d.disposition);
     if (d.disposition == Disposition::accept) {
       auto group = std::find_if(out.groups.begin(), out.groups.end(), [&](const plan::Plan& g) {
@@ -452,6 +618,59 @@ MessageDecision Policy::decide_message(const Envelope& envelope, const MessageFa
       group->recipients.push_back(rcpt);
     }
     out.recipients.push_back({rcpt, std::move(d)});
+  }
+  return out;
+}
+
+std::string Policy::dump() const {
+  using detail::yaml_scalar;
+  auto flow_list = [](const std::vector<std::string>& items) {
+    std::string out = "[";
+    for (const auto& i : items) out += (out.size() > 1 ? ", " : "") + yaml_scalar(i);
+    return out + "]";
+  };
+  std::string out = "# The effective policy after includes";
+  out += files_.empty() ? std::string() : ", loaded from " + files_.front();
+  out += ".\n# List files are inlined; rules are in evaluation order.\n";
+  out += "direction:\n";
+  if (!direction_.internal_networks.empty()) {
+    out += "  internal_networks: [";
+    for (std::size_t i = 0; i < direction_.internal_networks.size(); ++i) {
+      out += (i ? ", " : "") + yaml_scalar(direction_.internal_networks[i].to_string());
+    }
+    out += "]\n";
+  }
+  if (!direction_.outbound_listeners.empty()) {
+    out += "  outbound_listeners: " + flow_list(direction_.outbound_listeners) + "\n";
+  }
+  out += std::string("  authenticated_is_outbound: ") + (direction_.authenticated_is_outbound ? "true" : "false") + "\n";
+  out += std::string("on_lookup_error: ") + (on_lookup_error_ == OnLookupError::proceed ? "continue" : "tempfail") + "\n";
+  if (!authserv_id_.empty()) out += "authserv_id: " + yaml_scalar(authserv_id_) + "\n";
+  if (!groups_.empty()) {
+    out += "groups:\n";
+    for (const auto& [name, dn] : groups_) out += "  " + yaml_scalar(name) + ": " + yaml_scalar(dn) + "\n";
+  }
+  if (!licensed_groups_.empty() || !licensed_lists_.empty()) {
+    out += "licensed_users:\n";
+    if (!licensed_groups_.empty()) out += "  groups: " + flow_list(licensed_groups_) + "\n";
+    if (!licensed_lists_.empty()) out += "  lists: " + flow_list(licensed_lists_) + "\n";
+  }
+  if (!list_patterns_.empty()) {
+    out += "lists:\n";
+    for (const auto& [name, patterns] : list_patterns_) out += "  " + yaml_scalar(name) + ": " + flow_list(patterns) + "\n";
+  }
+  if (rules_.empty()) return out + "rules: []\n";
+  out += "rules:\n";
+  for (const Rule& r : rules_) {
+    out += "  # " + where_text(r.where) + "\n";
+    out += "  - name: " + yaml_scalar(r.name) + "\n";
+    if (!r.description.empty()) out += "    description: " + yaml_scalar(r.description) + "\n";
+    if (!r.when_yaml.empty()) out += "    when: " + r.when_yaml + "\n";
+    if (!r.actions.empty()) {
+      out += "    actions:\n";
+      for (const Action& a : r.actions) out += "      - " + a.yaml + "\n";
+    }
+    if (r.stop) out += "    stop: true\n";
   }
   return out;
 }

@@ -72,6 +72,26 @@ def milter_specs(args: argparse.Namespace) -> list[MilterSpec]:
     return specs
 
 
+def prepare_policy(pf: PostfixInstance, source_dir: str) -> None:
+    """postern-policy's own files under BASE/policy: a plan key (0600, kept
+    across restarts) and the packaged rules (none: mail passes unchanged)."""
+    directory = os.path.join(pf.base, "policy")
+    os.makedirs(directory, exist_ok=True)
+    key = os.path.join(directory, "plan.key")
+    if not os.path.exists(key):
+        with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(os.urandom(48).hex().encode())
+    rules = os.path.join(directory, "policy-rules.yaml")
+    if not os.path.exists(rules):
+        shutil.copyfile(os.path.join(source_dir, "packaging", "config", "policy-rules.yaml"), rules)
+    pf.milter("policy").spec.settings.update({
+        "policy.rules": rules,
+        "plan.secret_file": key,
+        "reinjection.port": str(pf.reinject_port),
+        "notifications.hostname": pf.hostname,
+    })
+
+
 def print_welcome(base: str, port: int, state: dict) -> None:
     chain = ", ".join(f"{m['name']} (port {m['port']})" for m in state["milters"]) or "none (no milter built yet)"
     delivered = state["capture_dir"]
@@ -102,7 +122,14 @@ def cmd_start(args: argparse.Namespace, base: str) -> tuple[PostfixInstance, int
     stop_recorded(base)  # leftovers of an unclean end (milters, a stale master)
     if args.port in listening_ports():
         raise HarnessError(f"port {args.port} is already in use by another program")
-    pf = PostfixInstance(base_dir=base, smtp_port=args.port, milters=milter_specs(args), detach=True)
+    specs = milter_specs(args)
+    names = [spec.name for spec in specs]
+    # postern-policy re-submits split groups and notices to a second smtpd
+    # that runs only the milters after it.
+    reinject = tuple(n for n in names if n in ("incamail", "crypto")) if "policy" in names else None
+    pf = PostfixInstance(base_dir=base, smtp_port=args.port, milters=specs, detach=True, reinject_milters=reinject)
+    if "policy" in names:
+        prepare_policy(pf, args.source_dir)
     log_offset = os.path.getsize(pf.maillog) if os.path.exists(pf.maillog) else 0
     try:
         pf.start()

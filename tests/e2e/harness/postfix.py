@@ -118,10 +118,19 @@ class PostfixInstance:
     def __init__(self, *, base_dir: str | None = None, smtp_port: int | None = None,
                  milters: list[MilterSpec] | tuple[MilterSpec, ...] = (),
                  routes: tuple[Route, ...] = DEFAULT_ROUTES, main_cf: dict[str, str] | None = None,
-                 hostname: str = "gateway.postern.test", detach: bool = False) -> None:
+                 hostname: str = "gateway.postern.test", detach: bool = False,
+                 reinject_milters: tuple[str, ...] | None = None) -> None:
+        """reinject_milters: None for no re-injection listener; else the names
+        of the milters (of `milters`) that run on it, as postfix-examples/
+        master.cf sets it up (postern-policy re-submits copies there). It
+        listens on self.reinject_port."""
         names = [spec.name for spec in milters]
         if len(set(names)) != len(names):
             raise HarnessError(f"milter names must be unique: {names}")
+        unknown = [n for n in reinject_milters or () if n not in names]
+        if unknown:
+            raise HarnessError(f"re-injection milters not in this instance: {unknown}")
+        self.reinject_milters = reinject_milters
         self.owns_base = base_dir is None
         self.base = os.path.abspath(base_dir) if base_dir else tempfile.mkdtemp(prefix=_TMP_PREFIX)
         self.smtp_port = smtp_port or free_port()
@@ -147,6 +156,11 @@ class PostfixInstance:
             taken.add(spec.port)
             self.milters.append(MilterProcess(spec, os.path.join(self.base, "milters", f"{spec.name}.yaml"),
                                               os.path.join(self.log_dir, f"{spec.name}.log")))
+        self.reinject_port: int | None = None
+        if reinject_milters is not None:
+            while (port := free_port()) in taken:
+                pass
+            self.reinject_port = port
         self._started = False
 
     # ----------------------------------------------------------------- config
@@ -159,6 +173,12 @@ class PostfixInstance:
             raise HarnessError("exactly one route must have no domains (the default route)")
         entries = ", ".join(f"{{{d} = {r.transport}}}" for r in self.routes for d in r.domains)
         internal = [d for r in self.routes if r.name == "local" for d in r.domains]
+        def milter_entries(milters: list[MilterProcess]) -> str:
+            return ", ".join(
+                f"{{ inet:127.0.0.1:{m.port}, default_action=tempfail, "
+                f"connect_timeout={m.spec.connect_timeout}, command_timeout={m.spec.command_timeout}, "
+                f"content_timeout={m.spec.content_timeout} }}" for m in milters)
+
         cf = {
             "compatibility_level": "3.6",
             # A private instance: its own directories, loopback only.
@@ -192,11 +212,11 @@ class PostfixInstance:
             "biff": "no",
             "milter_default_action": "tempfail",
             "milter_connect_macros": "j {daemon_name} {daemon_addr} v _ {client_addr}",
-            "smtpd_milters": ", ".join(
-                f"{{ inet:127.0.0.1:{m.port}, default_action=tempfail, "
-                f"connect_timeout={m.spec.connect_timeout}, command_timeout={m.spec.command_timeout}, "
-                f"content_timeout={m.spec.content_timeout} }}" for m in self.milters),
+            "smtpd_milters": milter_entries(self.milters),
         }
+        if self.reinject_milters is not None:
+            cf["postern_reinject_milters"] = milter_entries(
+                [m for m in self.milters if m.name in self.reinject_milters])
         for r in capture_routes:
             # Delivered-To: needs one recipient per delivery.
             cf[f"route-{r.name}_destination_recipient_limit"] = "1"
@@ -227,6 +247,20 @@ class PostfixInstance:
             "scache    unix  - - n - 1 scache",
             "postlog   unix-dgram n - n - 1 postlogd",
         ]
+        if self.reinject_port is not None:
+            # As postfix-examples/master.cf: loopback only, its own milters,
+            # no header checks (the signed plan must survive).
+            lines += [
+                f"127.0.0.1:{self.reinject_port} inet n - n - - smtpd",
+                "  -o syslog_name=postfix/postern-reinject",
+                "  -o smtpd_milters=$postern_reinject_milters",
+                "  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks",
+                "  -o smtpd_client_restrictions=permit_mynetworks,reject",
+                "  -o smtpd_relay_restrictions=permit_mynetworks,reject",
+                "  -o smtpd_recipient_restrictions=permit_mynetworks,reject",
+                "  -o smtpd_authorized_xforward_hosts=127.0.0.0/8",
+                "  -o milter_macro_daemon_name=POSTERN-REINJECT",
+            ]
         for r in self.routes:
             if r.relay:
                 continue

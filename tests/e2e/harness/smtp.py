@@ -110,14 +110,19 @@ def swaks(port: int, sender: str, recipients: list[str], data: bytes,
 
 def smtp_source(port: int, count: int, *, sessions: int = 4, size: int = 10240,
                 sender: str = "bench@example.com", recipient: str = "sink@example.org",
-                timeout: float = 600.0) -> float:
+                timeout: float = 600.0, reuse_connections: bool = False) -> float:
     """Sends `count` messages of `size` bytes over `sessions` parallel sessions.
+
+    By default every message has its own SMTP connection; reuse_connections
+    sends them one after another over each session's connection (-d).
 
     Returns the wall time in seconds. smtp-source stops at the first reply it
     did not expect, so a non-zero exit (or any complaint) is an error here.
     """
     argv = ["smtp-source", "-s", str(sessions), "-m", str(count), "-l", str(size),
             "-f", sender, "-t", recipient, "-M", "client.postern.test", f"127.0.0.1:{port}"]
+    if reuse_connections:
+        argv.insert(1, "-d")
     start = time.monotonic()
     proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
     elapsed = time.monotonic() - start

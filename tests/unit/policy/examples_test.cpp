@@ -6,6 +6,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
+#include "postern/ctl/policy_commands.hpp"
 #include "postern/policy/catalog.hpp"
 #include "postern/policy/policy.hpp"
 
@@ -67,6 +70,68 @@ TEST(Examples, CoverEveryConditionAndAction) {
   for (const auto* decls : {&condition_declarations(), &action_declarations()}) {
     for (const auto& d : *decls) EXPECT_TRUE(uses(all, d.name)) << d.name << " is not used in policies/";
   }
+}
+
+std::string without_comment_lines(const std::string& text) {
+  std::istringstream in(text);
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    const auto first = line.find_first_not_of(' ');
+    if (first != std::string::npos && line[first] == '#') continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
+// posternctl policy dump of every example loads again to the same policy.
+TEST(Examples, DumpLoadsAgain) {
+  for (const auto& f : example_files()) {
+    const auto p = Policy::load(f);
+    const std::string dumped = p->dump();
+    const auto copy = fs::temp_directory_path() / ("postern-dump-" + std::to_string(::getpid()) + ".yaml");
+    std::ofstream(copy) << dumped;
+    try {
+      const auto again = Policy::load(copy.string());
+      EXPECT_EQ(again->rules().size(), p->rules().size()) << f;
+      EXPECT_EQ(without_comment_lines(again->dump()), without_comment_lines(dumped)) << f;
+    } catch (const core::ConfigError& e) {
+      for (const auto& d : e.diagnostics()) ADD_FAILURE() << f << ": " << d.to_string();
+    }
+    fs::remove(copy);
+  }
+}
+
+// policies/directory.yaml with its assumed answers: the dry run an admin
+// would do, as the comment in the file shows it.
+TEST(Examples, DirectoryPolicyWithAssumedAnswers) {
+  const std::string dir = POSTERN_SOURCE_DIR "/policies/";
+  const auto p = Policy::load(dir + "directory.yaml");
+  const auto services = ctl::assumed_services(dir + "assume/directory.yaml", *p);
+  const auto with = Policy::load(dir + "directory.yaml", services);
+  Envelope env;
+  env.sender = "<alice@example.org>";
+  env.recipients = {"<bob@partner.example>", "<nobody@elsewhere.example>"};
+  env.client_address = core::IpAddress::parse("10.1.2.3");
+  const auto facts = MessageFacts::from_message("Subject: offer\r\n\r\nbody\r\n");
+  const auto d = with->decide_message(env, facts);
+  ASSERT_EQ(d.recipients.size(), 2u);
+  EXPECT_EQ(d.direction, Direction::outbound);
+  const Decision& bob = d.recipients[0].decision;
+  EXPECT_EQ(bob.disposition, Disposition::accept);
+  EXPECT_EQ(bob.transforms.encrypt, plan::EncryptMethod::smime);
+  EXPECT_TRUE(bob.generate_keys);
+  const Decision& nobody = d.recipients[1].decision;
+  EXPECT_EQ(nobody.transforms.encrypt, plan::EncryptMethod::automatic);
+  EXPECT_EQ(nobody.transforms.fallback, plan::EncryptFallback::incamail);
+
+  // Inbound for tom, who left: redirected, and the sender told.
+  Envelope in;
+  in.sender = "<x@partner.example>";
+  in.recipients = {"<tom@example.org>"};
+  const auto t = with->decide_message(in, facts).recipients[0].decision;
+  EXPECT_EQ(t.redirect_to, std::vector<std::string>{"team-mailbox@example.org"});
+  ASSERT_EQ(t.notices.size(), 1u);
+  EXPECT_EQ(t.notices[0].kind, Notice::Kind::acknowledge);
 }
 
 }  // namespace

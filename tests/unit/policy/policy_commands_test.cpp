@@ -149,7 +149,8 @@ TEST_F(ExplainRun, JsonCarriesTheSameFacts) {
   EXPECT_EQ(r.status, kExitOk) << r.err;
   EXPECT_EQ(r.out.back(), '\n');
   EXPECT_THAT(r.out, HasSubstr("\"direction\":\"inbound\""));
-  EXPECT_THAT(r.out, HasSubstr("{\"condition\":\"subject_contains: viagra\",\"depth\":0,\"matched\":false,\"seen\":\"hello\"}"));
+  EXPECT_THAT(r.out, HasSubstr("{\"condition\":\"subject_contains: viagra\",\"depth\":0,\"matched\":false,\"failed\":false,"
+                               "\"seen\":\"hello\"}"));
   EXPECT_THAT(r.out, HasSubstr("\"groups\":[{\"recipients\":[\"b@partner.example\"],\"encrypt\":\"pgp\",\"fallback\":\"bounce\","
                                "\"sign\":true,\"decrypt\":false,\"verify\":false,\"incamail\":\"none\",\"add_headers\":[],"
                                "\"remove_headers\":[],\"subject_tag\":\"\"}]"));
@@ -163,6 +164,102 @@ TEST_F(ExplainRun, BadPolicyOrMessageExitTwo) {
   r = run({"policy", "explain", "-c", policy_, "--from", "a@b.org", "--rcpt", "c@d.org", dir_.path("missing.eml")});
   EXPECT_EQ(r.status, kExitError);
   EXPECT_THAT(r.err, HasSubstr("cannot read the message"));
+}
+
+// Lookups: without --assume they fail and the recipient tempfails; with it
+// the answers show in the trace. --json carries the same.
+class ExplainLookups : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policy_ = dir_.write("p.yaml",
+                         "groups: {crypto: 'cn=crypto,dc=example,dc=org'}\n"
+                         "rules:\n"
+                         "  - name: crypto-users\n    when: {sender_member_of: crypto, key_available: smime}\n"
+                         "    actions: [{encrypt: smime}, {forward: audit@example.org}]\n"
+                         "  - name: dept\n    when: {sender_attribute: {attribute: department, value: sales}}\n"
+                         "    actions: [{alert: {to: admin@example.org, text: sales mail}}]\n");
+    message_ = dir_.write("m.eml", "Subject: hello\r\n\r\nbody\r\n");
+  }
+  TempDir dir_;
+  std::string policy_;
+  std::string message_;
+};
+
+TEST_F(ExplainLookups, WithoutAnswersTheRecipientTempfails) {
+  const auto r = run({"policy", "explain", "-c", policy_, "--from", "alice@example.org", "--rcpt", "b@partner.example",
+                      message_});
+  EXPECT_EQ(r.status, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("rule 'crypto-users' (" + policy_ + ":3:5): lookup failed, tempfail\n"
+                               "    FAIL {sender_member_of: crypto, key_available: smime}\n"
+                               "      FAIL sender_member_of: crypto   [seen: lookup failed: no directory configured]\n"));
+  EXPECT_THAT(r.out, HasSubstr("rule 'dept' (" + policy_ + ":6:5): not evaluated, tempfail at 'crypto-users'\n"));
+  EXPECT_THAT(r.out, HasSubstr("  => tempfail by 'crypto-users': lookup failed: no directory configured\n"));
+}
+
+TEST_F(ExplainLookups, AssumedAnswersShowInTheTrace) {
+  const std::string assume = dir_.write("assume.yaml",
+                                        "directory:\n"
+                                        "  Alice@Example.org: {groups: [crypto], attributes: {department: [Sales]}}\n"
+                                        "keys:\n  b@partner.example: [smime]\n");
+  const auto r = run({"policy", "explain", "-c", policy_, "--assume", assume, "--from", "alice@example.org", "--rcpt",
+                      "b@partner.example", message_});
+  EXPECT_EQ(r.status, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("      yes  sender_member_of: crypto   [seen: alice@example.org in crypto: yes]\n"));
+  EXPECT_THAT(r.out, HasSubstr("      yes  key_available: smime   [seen: smime-encrypt key of b@partner.example: yes]\n"));
+  EXPECT_THAT(r.out, HasSubstr("    yes  sender_attribute: {attribute: department, value: sales}   "
+                               "[seen: department of alice@example.org: [Sales]]\n"));
+  EXPECT_THAT(r.out, HasSubstr("  => accept\n  plan: encrypt=smime fallback=bounce\n"
+                               "  also: forward=audit@example.org alert=admin@example.org\n"));
+
+  const auto j = run({"policy", "explain", "-c", policy_, "--assume", assume, "--from", "alice@example.org", "--rcpt",
+                      "b@partner.example", "--json", message_});
+  EXPECT_THAT(j.out, HasSubstr("{\"condition\":\"sender_member_of: crypto\",\"depth\":1,\"matched\":true,"
+                               "\"failed\":false,\"seen\":\"alice@example.org in crypto: yes\"}"));
+  EXPECT_THAT(j.out, HasSubstr("\"forward_to\":[\"audit@example.org\"]"));
+  EXPECT_THAT(j.out, HasSubstr("\"notices\":[{\"kind\":\"alert\",\"to\":[\"admin@example.org\"],"
+                               "\"text\":\"sales mail\",\"rule\":\"dept\"}]"));
+}
+
+TEST_F(ExplainLookups, UnreachableDirectoryTempfailsInJson) {
+  const std::string assume = dir_.write("down.yaml", "unreachable: [directory]\n");
+  const auto r = run({"policy", "explain", "-c", policy_, "--assume", assume, "--from", "alice@example.org", "--rcpt",
+                      "b@partner.example", "--json", message_});
+  EXPECT_EQ(r.status, kExitOk) << r.err;
+  // crypto-users: no key, so the rule does not match whatever the
+  // directory would say; dept depends on the directory alone and fails.
+  EXPECT_THAT(r.out, HasSubstr("{\"condition\":\"sender_member_of: crypto\",\"depth\":1,\"matched\":false,"
+                               "\"failed\":true,\"seen\":\"lookup failed: member_of crypto: directory unreachable "
+                               "(assumed)\"}"));
+  EXPECT_THAT(r.out, HasSubstr("\"disposition\":\"tempfail\",\"text\":\"lookup failed: department of alice@example.org: "
+                               "directory unreachable (assumed)\",\"decided_by\":\"dept\""));
+  EXPECT_THAT(r.out, HasSubstr("{\"name\":\"dept\",\"location\":\"" + policy_ +
+                               ":6:5\",\"evaluated\":true,\"matched\":false,\"failed\":true"));
+  EXPECT_THAT(r.out, HasSubstr("\"groups\":[]"));
+}
+
+TEST_F(ExplainLookups, BadAssumeFileExitsTwo) {
+  const std::string assume = dir_.write("bad.yaml", "keys:\n  b@partner.example: [x509]\n");
+  const auto r = run({"policy", "explain", "-c", policy_, "--assume", assume, "--from", "a@example.org", "--rcpt",
+                      "b@partner.example", message_});
+  EXPECT_EQ(r.status, kExitError);
+  EXPECT_THAT(r.err, HasSubstr(assume + ":2:22: a key is smime or pgp, not 'x509'"));
+}
+
+TEST(PolicyDump, PrintsTheEffectivePolicy) {
+  TempDir dir;
+  dir.write("d/10.yaml", "rules:\n  - {name: later, actions: [verify]}\n");
+  dir.write("vip.txt", "boss@example.org\n");
+  const std::string main = dir.write("p.yaml",
+                                     "lists: {vip: {file: vip.txt}}\ninclude: d\n"
+                                     "rules:\n  - {name: first, when: {sender: 'list:vip'}, actions: [sign]}\n");
+  const auto r = run({"policy", "dump", main});
+  EXPECT_EQ(r.status, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("lists:\n  vip: [boss@example.org]\n"));
+  EXPECT_THAT(r.out, HasSubstr("  # " + main + ":4:5\n  - name: first\n    when: {sender: 'list:vip'}\n"
+                               "    actions:\n      - sign\n"));
+  EXPECT_THAT(r.out, HasSubstr("  - name: later\n"));
+  EXPECT_EQ(run({"policy", "dump", dir.write("bad.yaml", "rules: [1]\n")}).status, kExitFailed);
+  EXPECT_EQ(run({"policy", "dump", "a", "b"}).status, kExitUsage);
 }
 
 TEST(PolicyReference, PrintsTheTables) {

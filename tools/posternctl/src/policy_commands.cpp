@@ -1,11 +1,15 @@
 #include "postern/ctl/policy_commands.hpp"
 #include "postern/core/strings.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <unordered_map>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "postern/config/node.hpp"
+#include "postern/core/strings.hpp"
 #include "postern/policy/catalog.hpp"
 #include "postern/policy/policy.hpp"
 
@@ -59,6 +63,39 @@ std::string describe(const plan::Plan& p) {
   return out.empty() ? "no transforms" : out;
 }
 
+// The generic actions postern-policy performs itself.
+std::string describe_generic(const Decision& d) {
+  std::string out;
+  auto add = [&out](const std::string& s) { out += (out.empty() ? "" : " ") + s; };
+  for (const auto& a : d.redirect_to) add("redirect=" + printable(a));
+  for (const auto& a : d.forward_to) add("forward=" + printable(a));
+  for (const auto& n : d.notices) {
+    std::string to;
+    for (const auto& a : n.to) to += (to.empty() ? "" : ",") + printable(a);
+    add(n.kind == policy::Notice::Kind::alert ? "alert=" + to : std::string("acknowledge=sender"));
+  }
+  if (d.generate_keys) add("generate_keys");
+  return out;
+}
+
+std::string string_array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + json_string(items[i]);
+  return out + "]";
+}
+
+std::string generic_json(const Decision& d) {
+  std::string out = ",\"redirect_to\":" + string_array(d.redirect_to) + ",\"forward_to\":" + string_array(d.forward_to) +
+                    ",\"generate_keys\":" + json_bool(d.generate_keys) + ",\"notices\":[";
+  for (std::size_t i = 0; i < d.notices.size(); ++i) {
+    const auto& n = d.notices[i];
+    out += (i ? "," : "") + std::string("{\"kind\":") +
+           json_string(n.kind == policy::Notice::Kind::alert ? "alert" : "acknowledge") + ",\"to\":" +
+           string_array(n.to) + ",\"text\":" + json_string(n.text) + ",\"rule\":" + json_string(n.rule) + "}";
+  }
+  return out + "]";
+}
+
 std::string plan_json(const plan::Plan& p) {
   std::string out = "{\"recipients\":[";
   for (std::size_t i = 0; i < p.recipients.size(); ++i) out += (i ? "," : "") + json_string(p.recipients[i]);
@@ -81,13 +118,19 @@ void print_text(const std::string& rcpt, const std::vector<RuleTrace>& trace, co
   for (const RuleTrace& rt : trace) {
     out << "  rule '" << rt.rule->name << "' (" << location(rt.rule->where) << "): ";
     if (!rt.evaluated) {
-      out << "not evaluated, stopped by '" << d.stopped_by << "'\n";
+      if (d.stopped_by.empty()) {
+        out << "not evaluated, tempfail at '" << d.decided_by << "'\n";
+      } else {
+        out << "not evaluated, stopped by '" << d.stopped_by << "'\n";
+      }
       continue;
     }
-    out << (rt.matched ? "matched" : "did not match") << (rt.matched && rt.rule->stop ? ", stop" : "") << "\n";
+    out << (rt.failed ? "lookup failed, tempfail" : rt.matched ? "matched" : "did not match")
+        << (rt.matched && rt.rule->stop ? ", stop" : "") << "\n";
     if (!rt.rule->when) out << "    yes  (no conditions)\n";
     for (const auto& c : rt.conditions) {
-      out << std::string(4 + 2 * static_cast<std::size_t>(c.depth), ' ') << (c.matched ? "yes  " : "no   ")
+      out << std::string(4 + 2 * static_cast<std::size_t>(c.depth), ' ')
+          << (c.failed ? "FAIL " : c.matched ? "yes  " : "no   ")
           << printable(c.condition);
       if (!c.seen.empty()) out << "   [seen: " << printable(c.seen) << "]";
       out << "\n";
@@ -97,6 +140,8 @@ void print_text(const std::string& rcpt, const std::vector<RuleTrace>& trace, co
   if (!d.decided_by.empty()) out << " by '" << d.decided_by << "'";
   if (!d.text.empty()) out << ": " << printable(d.text);
   out << "\n  plan: " << describe(d.transforms) << (d.no_processing ? " (no_processing)" : "") << "\n";
+  const std::string generic = describe_generic(d);
+  if (!generic.empty()) out << "  also: " << generic << "\n";
 }
 
 std::string trace_json(const std::string& rcpt, const std::vector<RuleTrace>& trace, const Decision& d) {
@@ -108,18 +153,85 @@ std::string trace_json(const std::string& rcpt, const std::vector<RuleTrace>& tr
     const RuleTrace& rt = trace[i];
     out += (i ? "," : "") + std::string("{\"name\":") + json_string(rt.rule->name) +
            ",\"location\":" + json_string(location(rt.rule->where)) + ",\"evaluated\":" + json_bool(rt.evaluated) +
-           ",\"matched\":" + json_bool(rt.matched) + ",\"conditions\":[";
+           ",\"matched\":" + json_bool(rt.matched) + ",\"failed\":" + json_bool(rt.failed) + ",\"conditions\":[";
     for (std::size_t j = 0; j < rt.conditions.size(); ++j) {
       const auto& c = rt.conditions[j];
       out += (j ? "," : "") + std::string("{\"condition\":") + json_string(c.condition) +
              ",\"depth\":" + std::to_string(c.depth) + ",\"matched\":" + json_bool(c.matched) +
-             ",\"seen\":" + json_string(c.seen) + "}";
+             ",\"failed\":" + json_bool(c.failed) + ",\"seen\":" + json_string(c.seen) + "}";
     }
     out += "]}";
   }
   plan::Plan p = d.transforms;
   p.recipients = {rcpt};
-  return out + "],\"plan\":" + plan_json(p) + "}";
+  return out + "],\"plan\":" + plan_json(p) + generic_json(d) + "}";
+}
+
+// ---- --assume: a directory and key store answering from a file ----
+
+class AssumedDirectory final : public lookup::Directory {
+ public:
+  struct Entry {
+    std::vector<std::string> groups;  // DNs
+    std::vector<std::pair<std::string, std::vector<std::string>>> attributes;
+  };
+  std::unordered_map<std::string, Entry> entries;
+  bool unreachable = false;
+
+  lookup::Lookup<std::vector<std::string>> attribute(std::string_view address, std::string_view name) const override {
+    using R = lookup::Lookup<std::vector<std::string>>;
+    if (unreachable) return R::failure("directory unreachable (assumed)");
+    const auto e = entries.find(std::string(address));
+    if (e != entries.end()) {
+      for (const auto& [attr, values] : e->second.attributes) {
+        if (core::iequals(attr, name)) return R::answer(values);
+      }
+    }
+    return R::answer({});
+  }
+  lookup::Lookup<bool> member_of(std::string_view address, std::string_view group) const override {
+    if (unreachable) return lookup::Lookup<bool>::failure("directory unreachable (assumed)");
+    const auto e = entries.find(std::string(address));
+    if (e == entries.end()) return lookup::Lookup<bool>::answer(false);
+    const auto& g = e->second.groups;
+    return lookup::Lookup<bool>::answer(std::find(g.begin(), g.end(), group) != g.end());
+  }
+};
+
+class AssumedKeys final : public lookup::KeyFinder {
+ public:
+  std::unordered_map<std::string, std::vector<lookup::KeyKind>> keys;
+  bool unreachable = false;
+
+  lookup::Lookup<bool> has_usable_key(std::string_view address, lookup::KeyKind kind) const override {
+    if (unreachable) return lookup::Lookup<bool>::failure("key store unreachable (assumed)");
+    const auto k = keys.find(std::string(address));
+    return lookup::Lookup<bool>::answer(k != keys.end() &&
+                                        std::find(k->second.begin(), k->second.end(), kind) != k->second.end());
+  }
+};
+
+void check_keys(const config::Node& map, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : map.entries()) {
+    if (std::find(allowed.begin(), allowed.end(), key.text()) == allowed.end()) {
+      throw core::ConfigError(key.where(), "unknown key " + config::quote(key.text()));
+    }
+  }
+}
+
+std::vector<std::string> texts(const config::Node& node) {
+  std::vector<std::string> out;
+  if (node.is_scalar()) {
+    out.push_back(node.text());
+  } else if (node.is_sequence()) {
+    for (const auto& item : node.items()) {
+      if (!item.is_scalar()) throw core::ConfigError(item.where(), "expected a value");
+      out.push_back(item.text());
+    }
+  } else {
+    throw core::ConfigError(node.where(), "expected a value or a list of values");
+  }
+  return out;
 }
 
 int parse_bits(const std::string& text) {
@@ -133,7 +245,7 @@ int parse_bits(const std::string& text) {
 
 constexpr char kExplainSynopsis[] =
     "[-c POLICY] --from ADDR --rcpt ADDR [--rcpt ADDR...] [--client-ip IP] [--auth USER] [--listener NAME] "
-    "[--tls VERSION:BITS] [--json] MESSAGE.eml";
+    "[--tls VERSION:BITS] [--assume FILE] [--json] MESSAGE.eml";
 constexpr char kExplainHelp[] =
     "  -c POLICY          the policy rules file (default /etc/postern/policy-rules.yaml)\n"
     "  --from ADDR        envelope sender; <> for the null sender\n"
@@ -142,10 +254,69 @@ constexpr char kExplainHelp[] =
     "  --auth USER        SASL login ({auth_authen}); absent: not authenticated\n"
     "  --listener NAME    Postfix service name ({daemon_name}), default smtpd\n"
     "  --tls VERSION:BITS TLS used by the client, e.g. TLSv1.3:256; absent: no TLS\n"
+    "  --assume FILE      answer directory and key-store lookups from FILE (YAML: directory, keys,\n"
+    "                     unreachable); without it every lookup fails and shows the tempfail\n"
     "  --json             one JSON object instead of text\n"
     "  MESSAGE.eml        the message as the client would send it; - reads standard input\n";
 
 }  // namespace
+
+policy::Services assumed_services(const std::string& file, const policy::Policy& policy) {
+  const config::Node root = config::parse_file(file);
+  if (!root.is_map()) throw core::ConfigError(root.where(), "an --assume file is a mapping (directory, keys, unreachable)");
+  check_keys(root, {"directory", "keys", "unreachable"});
+  auto dir = std::make_shared<AssumedDirectory>();
+  auto keys = std::make_shared<AssumedKeys>();
+  if (const auto* d = root.find("directory")) {
+    if (!d->is_map()) throw core::ConfigError(d->where(), "directory is a mapping of ADDRESS: {groups, attributes}");
+    for (const auto& [address, entry] : d->entries()) {
+      if (!entry.is_map()) throw core::ConfigError(entry.where(), "an entry is {groups: [...], attributes: {...}}");
+      check_keys(entry, {"groups", "attributes"});
+      AssumedDirectory::Entry e;
+      if (const auto* groups = entry.find("groups")) {
+        for (const auto& g : texts(*groups)) {
+          std::string dn = g;  // a group name of the policy stands for its DN
+          for (const auto& [name, group_dn] : policy.groups()) {
+            if (name == g) dn = group_dn;
+          }
+          e.groups.push_back(dn);
+        }
+      }
+      if (const auto* attrs = entry.find("attributes")) {
+        if (!attrs->is_map()) throw core::ConfigError(attrs->where(), "attributes is a mapping of NAME: [values]");
+        for (const auto& [name, values] : attrs->entries()) e.attributes.emplace_back(name.text(), texts(values));
+      }
+      dir->entries[policy::normalize_address(address.text())] = std::move(e);
+    }
+  }
+  if (const auto* k = root.find("keys")) {
+    if (!k->is_map()) throw core::ConfigError(k->where(), "keys is a mapping of ADDRESS: [smime, pgp]");
+    for (const auto& [address, kinds] : k->entries()) {
+      auto& list = keys->keys[policy::normalize_address(address.text())];
+      for (const auto& kind : texts(kinds)) {
+        if (kind == "smime") {
+          list.push_back(lookup::KeyKind::smime_encrypt);
+        } else if (kind == "pgp") {
+          list.push_back(lookup::KeyKind::pgp_encrypt);
+        } else {
+          throw core::ConfigError(kinds.where(), "a key is smime or pgp, not " + config::quote(kind));
+        }
+      }
+    }
+  }
+  if (const auto* u = root.find("unreachable")) {
+    for (const auto& what : texts(*u)) {
+      if (what == "directory") {
+        dir->unreachable = true;
+      } else if (what == "keys") {
+        keys->unreachable = true;
+      } else {
+        throw core::ConfigError(u->where(), "unreachable lists directory and/or keys, not " + config::quote(what));
+      }
+    }
+  }
+  return policy::Services{std::move(dir), std::move(keys)};
+}
 
 ExplainOptions parse_explain_options(const std::vector<std::string>& args) {
   ExplainOptions o;
@@ -165,6 +336,8 @@ ExplainOptions parse_explain_options(const std::vector<std::string>& args) {
     const std::string value = take_option_value(args, i, arg);
     if (arg == "-c") {
       o.policy_file = value;
+    } else if (arg == "--assume") {
+      o.assume_file = value;
     } else if (arg == "--from") {
       o.envelope.sender = value;
       have_from = true;
@@ -214,6 +387,9 @@ int policy_explain(const ExplainOptions& options, std::ostream& out, std::ostrea
   std::shared_ptr<const policy::Policy> p;
   try {
     p = policy::Policy::load(options.policy_file);
+    if (!options.assume_file.empty()) {
+      p = policy::Policy::load(options.policy_file, assumed_services(options.assume_file, *p));
+    }
   } catch (const core::ConfigError& e) {
     for (const auto& d : e.diagnostics()) err << d.to_string() << "\n";
     return kExitError;
@@ -261,6 +437,18 @@ int policy_explain(const ExplainOptions& options, std::ostream& out, std::ostrea
   return kExitOk;
 }
 
+int policy_dump(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() > 1) throw UsageError("at most one FILE");
+  const std::string file = args.empty() ? std::string(kDefaultPolicyFile) : args.front();
+  try {
+    out << policy::Policy::load(file)->dump();
+    return kExitOk;
+  } catch (const core::ConfigError& e) {
+    for (const auto& d : e.diagnostics()) err << d.to_string() << "\n";
+    return kExitFailed;
+  }
+}
+
 void add_policy_commands(Dispatcher& d) {
   d.add({.area = "policy",
          .name = "check",
@@ -277,6 +465,14 @@ void add_policy_commands(Dispatcher& d) {
          .help = kExplainHelp,
          .run = [](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
            return policy_explain(parse_explain_options(args), out, err);
+         }});
+  d.add({.area = "policy",
+         .name = "dump",
+         .synopsis = "[FILE]",
+         .summary = "print the effective policy after includes as YAML (list files inlined)",
+         .help = "  FILE defaults to /etc/postern/policy-rules.yaml; exit 1 when it has errors\n",
+         .run = [](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+           return policy_dump(args, out, err);
          }});
   d.add({.area = "policy",
          .name = "reference",

@@ -73,6 +73,9 @@ class Sealer {
   Sealer(Secret secret, Options options);
 
   std::string seal(const Plan& plan, Clock::time_point now) const;
+  // With a stamp chosen by the caller (a fixed clock and nonce make golden
+  // tests stable); the nonce must be 32 hex digits and never reused.
+  std::string seal(const Plan& plan, const Stamp& stamp) const;
   Verdict verify(std::string_view header_value, Clock::time_point now);
 
  private:

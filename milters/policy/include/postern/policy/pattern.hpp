@@ -16,6 +16,8 @@
 //   the same way when loaded, so "Bob@Exämple.org" finds "bob@xn--exmple-cua.org".
 //   Wildcards and regexes see the normalized address; write them in lowercase
 //   and A-labels. RE2 runs in linear time, so no pattern can stall the milter.
+//   Exact and domain patterns sit in hash sets: a list of thousands of
+//   addresses costs one lookup.
 //
 //   A name pattern (attachment file names) is a wildcard compared without
 //   regard to ASCII case, or /REGEX/.
@@ -31,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "postern/config/node.hpp"
@@ -59,7 +62,9 @@ class AddressMatcher {
            std::vector<core::Diagnostic>& diagnostics);
 
   bool matches(std::string_view normalized_address) const;
-  std::size_t size() const noexcept { return patterns_.size(); }
+  std::size_t size() const noexcept { return sources_.size(); }
+  // The patterns as written, in order (policy dump).
+  const std::vector<std::string>& sources() const noexcept { return sources_; }
 
  private:
   struct Pattern {
@@ -68,7 +73,18 @@ class AddressMatcher {
     std::shared_ptr<const re2::RE2> regex;
     std::shared_ptr<const AddressMatcher> list;
   };
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Set = std::unordered_set<std::string, Hash, std::equal_to<>>;
+  // Exact addresses and domains are looked up in hash sets, so a list of
+  // thousands costs as much as a list of one; the rest are tried in order.
+  bool null_sender_ = false;
+  Set exact_;
+  Set domains_;
   std::vector<Pattern> patterns_;
+  std::vector<std::string> sources_;
 };
 
 class NameMatcher {

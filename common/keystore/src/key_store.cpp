@@ -1,0 +1,327 @@
+#include "postern/keystore/key_store.hpp"
+
+#include <openssl/err.h>
+
+#include <algorithm>
+
+#include "files.hpp"
+#include "postern/core/strings.hpp"
+#include "postern/gpg/keyring.hpp"
+#include "postern/ossl/certificate.hpp"
+#include "postern/ossl/error.hpp"
+#include "postern/ossl/pem_der.hpp"
+#include "snapshot.hpp"
+
+namespace postern::keystore {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Usable {
+  const StoredCertificate* stored;
+  ossl::X509Stack chain;  // from X509_verify_cert: the certificate first, the anchor last
+};
+
+ossl::X509Stack intermediates_of(const KeyStore::Snapshot& snap, const StoredCertificate& c) {
+  ossl::X509Stack out = ossl::make_x509_stack();
+  auto push = [&out](X509* cert) {
+    ossl::X509Ptr shared = ossl::share(cert);
+    if (sk_X509_push(out.get(), shared.get()) <= 0) throw ossl::Error("sk_X509_push");
+    shared.release();
+  };
+  for (const auto& x : c.extra) push(x.get());
+  for (const auto& s : snap.certificates) {
+    if (s.entry.shelf == Shelf::intermediates) push(s.certificate.get());
+  }
+  return out;
+}
+
+// "" and the chain when `c` chains to an anchor, else why not.
+std::string verify_chain(const KeyStore::Snapshot& snap, const StoredCertificate& c, std::time_t now,
+                         ossl::X509Stack& chain) {
+  ossl::X509Stack untrusted = intermediates_of(snap, c);
+  ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), snap.trust.get(), c.certificate.get(), untrusted.get()) != 1) {
+    throw ossl::Error("X509_STORE_CTX_init");
+  }
+  X509_STORE_CTX_set_time(ctx.get(), 0, now);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    const int err = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return std::string("no chain to a trust anchor (") + X509_verify_cert_error_string(err) + ")";
+  }
+  chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+  return {};
+}
+
+// Whether a stored CRL, signed by the issuer next in the chain, lists a
+// certificate of the chain (the anchor excepted).
+std::string revocation(const KeyStore::Snapshot& snap, STACK_OF(X509) * chain) {
+  const int n = sk_X509_num(chain);
+  for (int i = 0; i + 1 < n; ++i) {
+    X509* cert = sk_X509_value(chain, i);
+    X509* issuer = sk_X509_value(chain, i + 1);
+    for (const auto& crl : snap.crls) {
+      if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(issuer)) != 0) continue;
+      EVP_PKEY* pub = X509_get0_pubkey(issuer);
+      if (pub == nullptr || X509_CRL_verify(crl.get(), pub) != 1) {
+        ERR_clear_error();
+        continue;  // not this issuer's CRL (or forged): proves nothing
+      }
+      X509_REVOKED* entry = nullptr;
+      if (X509_CRL_get0_by_cert(crl.get(), &entry, cert) == 1) {
+        return i == 0 ? "revoked" : "revoked (issuer " + ossl::subject_text(cert) + ")";
+      }
+    }
+  }
+  ERR_clear_error();
+  return {};
+}
+
+// The first check `c` fails, in the documented order; "" when usable.
+std::string check(const KeyStore::Snapshot& snap, const StoredCertificate& c, ossl::Purpose purpose, std::time_t now,
+                  ossl::X509Stack& chain) {
+  if (now < c.entry.not_before) return "not yet valid";
+  if (now > c.entry.not_after) return "expired";
+  if (!ossl::key_usage_allows(c.certificate.get(), purpose)) return "wrong key usage";
+  if (auto why = verify_chain(snap, c, now, chain); !why.empty()) return why;
+  return revocation(snap, chain.get());
+}
+
+struct Candidates {
+  std::vector<Usable> usable;  // best first
+  std::vector<Rejection> rejected;
+};
+
+Candidates candidates(const KeyStore::Snapshot& snap, std::string_view address, ossl::Purpose purpose,
+                      std::time_t now) {
+  Candidates out;
+  std::vector<std::string> seen;
+  for (const auto& c : snap.certificates) {
+    const bool shelf_fits = purpose == ossl::Purpose::sign
+                                ? c.entry.shelf == Shelf::private_keys
+                                : c.entry.shelf == Shelf::private_keys || c.entry.shelf == Shelf::certs;
+    if (!shelf_fits) continue;
+    const bool addressed = std::any_of(c.entry.emails.begin(), c.entry.emails.end(),
+                                       [&](const std::string& e) { return ossl::same_address(e, address); });
+    if (!addressed) continue;
+    if (std::find(seen.begin(), seen.end(), c.entry.fingerprint) != seen.end()) continue;
+    seen.push_back(c.entry.fingerprint);
+    ossl::X509Stack chain;
+    std::string why = check(snap, c, purpose, now, chain);
+    if (why.empty() && purpose == ossl::Purpose::sign) {
+      std::error_code ec;
+      if (!fs::exists(c.key_file, ec)) {
+        why = "no private key";
+      } else {
+        why = files::insecure_mode(c.key_file, false);
+      }
+    }
+    if (!why.empty()) {
+      out.rejected.push_back({c.entry.fingerprint, c.entry.subject, why});
+      continue;
+    }
+    out.usable.push_back({&c, std::move(chain)});
+  }
+  std::stable_sort(out.usable.begin(), out.usable.end(), [](const Usable& a, const Usable& b) {
+    return a.stored->entry.not_before > b.stored->entry.not_before;
+  });
+  return out;
+}
+
+}  // namespace
+
+const char* to_string(Shelf s) noexcept {
+  switch (s) {
+    case Shelf::certs:
+      return "certs";
+    case Shelf::private_keys:
+      return "private";
+    case Shelf::anchors:
+      return "anchors";
+    case Shelf::intermediates:
+      return "intermediates";
+  }
+  return "?";
+}
+
+template <typename T>
+std::string Selection<T>::why_none() const {
+  if (best) return {};
+  if (rejected.empty()) return "no certificate for the address";
+  std::string out;
+  for (const auto& r : rejected) out += (out.empty() ? "" : "; ") + r.fingerprint.substr(0, 16) + ": " + r.reason;
+  return out;
+}
+template struct Selection<EncryptionCertificate>;
+template struct Selection<SigningIdentity>;
+
+KeyStore::KeyStore(std::filesystem::path root, std::optional<std::time_t> now)
+    : root_(std::move(root)), fixed_now_(now) {}
+
+KeyStore::~KeyStore() = default;
+
+std::time_t KeyStore::now() const { return fixed_now_ ? *fixed_now_ : std::time(nullptr); }
+
+std::shared_ptr<const KeyStore::Snapshot> KeyStore::snapshot() const {
+  const auto stamps = directory_stamps(root_);
+  {
+    std::lock_guard lock(mutex_);
+    if (cached_ && cached_->stamps == stamps) return cached_;
+  }
+  auto fresh = scan(root_);
+  // A change made in the same clock tick as the scan would leave the
+  // stamps alone: a store touched in the last seconds is not cached.
+  const std::time_t t = std::time(nullptr);
+  bool recent = false;
+  for (const char* d : {"certs", "private", "anchors", "intermediates", "crls"}) {
+    recent = recent || files::recently_changed(root_ / d, t);
+  }
+  std::lock_guard lock(mutex_);
+  cached_ = recent ? nullptr : fresh;
+  return fresh;
+}
+
+std::vector<std::string> KeyStore::problems() const {
+  const auto snap = snapshot();
+  std::vector<std::string> out = snap->problems;
+  if (!snap->private_problem.empty()) out.insert(out.begin(), snap->private_problem);
+  return out;
+}
+
+Selection<EncryptionCertificate> KeyStore::select_encryption_certificate(std::string_view address) const {
+  const auto snap = snapshot();
+  Candidates c = candidates(*snap, address, ossl::Purpose::encrypt, now());
+  Selection<EncryptionCertificate> out;
+  out.rejected = std::move(c.rejected);
+  if (!c.usable.empty()) {
+    const StoredCertificate& best = *c.usable.front().stored;
+    out.best = EncryptionCertificate{ossl::share(best.certificate.get()), best.entry.fingerprint};
+  }
+  return out;
+}
+
+Selection<SigningIdentity> KeyStore::select_signing_identity(std::string_view address) const {
+  const auto snap = snapshot();
+  if (!snap->private_problem.empty()) throw KeyStoreError(snap->private_problem);
+  Candidates c = candidates(*snap, address, ossl::Purpose::sign, now());
+  Selection<SigningIdentity> out;
+  out.rejected = std::move(c.rejected);
+  for (auto& u : c.usable) {
+    const StoredCertificate& s = *u.stored;
+    try {
+      ossl::PkeyPtr key = ossl::read_private_key(files::read_file(s.key_file));
+      if (!ossl::key_matches(s.certificate.get(), key.get())) {
+        out.rejected.push_back({s.entry.fingerprint, s.entry.subject, "the private key does not match"});
+        continue;
+      }
+      SigningIdentity id{ossl::share(s.certificate.get()), std::move(key), ossl::make_x509_stack(),
+                         s.entry.fingerprint};
+      // The chain without the certificate itself and without the anchor.
+      const int n = sk_X509_num(u.chain.get());
+      for (int i = 1; i + 1 < n; ++i) {
+        ossl::X509Ptr x = ossl::share(sk_X509_value(u.chain.get(), i));
+        if (sk_X509_push(id.chain.get(), x.get()) <= 0) throw ossl::Error("sk_X509_push");
+        x.release();
+      }
+      out.best = std::move(id);
+      break;
+    } catch (const std::exception& e) {
+      ERR_clear_error();
+      out.rejected.push_back(
+          {s.entry.fingerprint, s.entry.subject, std::string("unreadable private key: ") + e.what()});
+    }
+  }
+  return out;
+}
+
+ossl::X509StorePtr KeyStore::verification_store() const {
+  const auto snap = snapshot();
+  ossl::X509StorePtr store(X509_STORE_new());
+  if (!store) throw ossl::Error("X509_STORE_new");
+  for (const auto& c : snap->certificates) {
+    if (c.entry.shelf != Shelf::anchors && c.entry.shelf != Shelf::intermediates) continue;
+    if (c.entry.shelf == Shelf::anchors && !ossl::is_self_signed(c.certificate.get())) continue;
+    if (X509_STORE_add_cert(store.get(), c.certificate.get()) != 1) ERR_clear_error();
+  }
+  for (const auto& crl : snap->crls) {
+    if (X509_STORE_add_crl(store.get(), crl.get()) != 1) ERR_clear_error();
+  }
+  return store;
+}
+
+std::vector<Entry> KeyStore::list() const {
+  const auto snap = snapshot();
+  std::vector<Entry> out;
+  for (const auto& c : snap->certificates) out.push_back(c.entry);
+  return out;
+}
+
+std::optional<std::string> KeyStore::export_certificate(std::string_view address) const {
+  const auto snap = snapshot();
+  Candidates enc = candidates(*snap, address, ossl::Purpose::encrypt, now());
+  if (!enc.usable.empty()) return ossl::to_pem(enc.usable.front().stored->certificate.get());
+  if (!snap->private_problem.empty()) return std::nullopt;
+  Candidates sig = candidates(*snap, address, ossl::Purpose::sign, now());
+  if (!sig.usable.empty()) return ossl::to_pem(sig.usable.front().stored->certificate.get());
+  return std::nullopt;
+}
+
+// GPGME runs gpg for every listing: answers are kept while the keyring's
+// files are unchanged, for at most a minute (keys expire as time passes).
+bool KeyStore::pgp_answer(const std::filesystem::path& home, std::string_view address, gpg::Use use) const {
+  std::string stamp;
+  for (const char* f : {"", "pubring.kbx", "pubring.gpg", "trustdb.gpg", "private-keys-v1.d"}) {
+    stamp += files::stamp(home / f) + "|";
+  }
+  const std::time_t t = std::time(nullptr);
+  const std::string key = std::string(use == gpg::Use::encrypt ? "e:" : "s:") + core::ascii_lower(address);
+  {
+    std::lock_guard lock(mutex_);
+    if (pgp_stamp_ != stamp || t - pgp_since_ > 60 || pgp_cache_.size() > 10000) {
+      pgp_cache_.clear();
+      pgp_stamp_ = stamp;
+      pgp_since_ = t;
+    }
+    if (auto it = pgp_cache_.find(key); it != pgp_cache_.end()) return it->second;
+  }
+  const bool yes = gpg::Keyring(home).has_usable_key(address, use);
+  bool recent = false;  // a change in the same clock tick would not show in the stamp
+  for (const char* f : {"", "pubring.kbx", "pubring.gpg", "trustdb.gpg", "private-keys-v1.d"}) {
+    recent = recent || files::recently_changed(home / f, t);
+  }
+  std::lock_guard lock(mutex_);
+  if (pgp_stamp_ == stamp && !recent) pgp_cache_[key] = yes;
+  return yes;
+}
+
+lookup::Lookup<bool> KeyStore::has_usable_key(std::string_view address, lookup::KeyKind kind) const {
+  try {
+    switch (kind) {
+      case lookup::KeyKind::smime_encrypt:
+        return lookup::Lookup<bool>::answer(
+            !candidates(*snapshot(), address, ossl::Purpose::encrypt, now()).usable.empty());
+      case lookup::KeyKind::smime_sign: {
+        const auto snap = snapshot();
+        if (!snap->private_problem.empty()) return lookup::Lookup<bool>::failure(snap->private_problem);
+        return lookup::Lookup<bool>::answer(!candidates(*snap, address, ossl::Purpose::sign, now()).usable.empty());
+      }
+      case lookup::KeyKind::pgp_encrypt:
+      case lookup::KeyKind::pgp_sign: {
+        std::error_code ec;
+        if (!fs::is_directory(root_, ec))
+          throw KeyStoreError("the key store " + root_.string() + " is not a directory");
+        const fs::path home = root_ / "gnupg";
+        if (!fs::is_directory(home, ec)) return lookup::Lookup<bool>::answer(false);
+        const auto use = kind == lookup::KeyKind::pgp_encrypt ? gpg::Use::encrypt : gpg::Use::sign;
+        return lookup::Lookup<bool>::answer(pgp_answer(home, address, use));
+      }
+    }
+    return lookup::Lookup<bool>::failure("unknown key kind");
+  } catch (const std::exception& e) {
+    ERR_clear_error();
+    return lookup::Lookup<bool>::failure(std::string("key store: ") + e.what());
+  }
+}
+
+}  // namespace postern::keystore
