@@ -278,6 +278,15 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     auto conn = std::make_unique<Connection>();
     conn->snapshot = g_runtime->current();
     conn->caps = conn->snapshot->filter->capabilities();
+    // DATA always replies, whatever the filter declared. Postfix's smtpd
+    // sends the DATA-stage macros and then hands the milter connection to
+    // cleanup; with no reply to DATA, cleanup's first header write follows
+    // an unanswered packet, so Nagle holds it until the milter's delayed ACK
+    // (40 ms on Linux): every message stalled about 40 ms per session
+    // (tests/bench: 21 instead of 400 msg/s in one session). A reply carries
+    // the ACK; the round trip costs microseconds.
+    conn->caps.data.wanted = true;
+    conn->caps.data.may_reply = true;
     unsigned long want_actions = action_flags(conn->caps);
     unsigned long want_proto = protocol_flags(conn->caps);
     // The MTA offers; we take what we need. Missing actions mean an MTA too

@@ -12,6 +12,11 @@ if not mt.test_option(conn, SMFIP_NR_MAIL) then error("mail not no-reply") end
 if not mt.test_option(conn, SMFIP_NR_HDR) then error("headers not no-reply") end
 if not mt.test_option(conn, SMFIP_NR_CONN) then error("connect not no-reply") end
 if mt.test_option(conn, SMFIP_NR_RCPT) then error("rcpt must reply") end
+-- DATA is always asked for, with a reply, though the test filter does not use
+-- it: the reply carries the TCP ACK that cleanup's first header write would
+-- otherwise wait for (Nagle against delayed ACK, 40 ms per message).
+if mt.test_option(conn, SMFIP_NODATA) then error("data must stay on") end
+if mt.test_option(conn, SMFIP_NR_DATA) then error("data must reply") end
 if not mt.test_action(conn, SMFIF_ADDHDRS) then error("add headers not requested") end
 if mt.test_action(conn, SMFIF_CHGBODY) then error("body change requested without need") end
 
