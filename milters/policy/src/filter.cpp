@@ -9,6 +9,8 @@
 
 #include "filter_headers.hpp"
 #include "postern/core/strings.hpp"
+#include "postern/keystore/key_store.hpp"
+#include "postern/ldap/directory.hpp"
 #include "postern/log/log.hpp"
 #include "postern/mime/address.hpp"
 #include "postern/mime/body_spool.hpp"
@@ -514,7 +516,14 @@ std::string random_token() {
 
 std::shared_ptr<const milter::Filter> build_filter(std::shared_ptr<const config::Config> config) {
   FilterSettings settings = FilterSettings::from(*config);
-  auto policy = Policy::load(settings.rules_file);
+  Services services;
+  if (settings.ldap.enabled()) {
+    // Does not connect: a directory that is down makes lookups fail (and
+    // the rules decide what that means), not the start or the reload.
+    services.directory = std::make_shared<const ldap::Directory>(settings.ldap);
+  }
+  services.keys = std::make_shared<const keystore::KeyStore>(settings.keystore_root);
+  auto policy = Policy::load(settings.rules_file, std::move(services));
   for (const auto& w : policy->warnings()) {
     log::warning("", "policy-warning", {{"diagnostic", w.to_string()}});
   }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "postern/core/error.hpp"
+#include "postern/ldap/settings.hpp"
 #include "postern/milter/program.hpp"
 #include "postern/mime/address.hpp"
 
@@ -89,8 +90,15 @@ config::Schema build_schema() {
          .min = 4096,
          .max = std::int64_t{1} << 30});
 
-  s.section("ldap", "Directory lookups for the rules (reserved: not configurable yet)");
-  s.section("keystore", "The key and certificate store for key conditions (reserved: not configurable yet)");
+  // The directory the rules' group and attribute conditions ask; without
+  // ldap.uris such a condition fails (tempfail, or false with
+  // on_lookup_error: continue in the rules).
+  ldap::declare_keys(s);
+  s.section("keystore", "The key and certificate store the key_available condition asks");
+  s.key({.path = "keystore.root",
+         .type = Type::path,
+         .default_value = "/var/lib/postern",
+         .doc = "the store's folder (docs/keys.md), shared with postern-crypto and posternctl keys"});
   return s;
 }
 
@@ -142,6 +150,12 @@ FilterSettings FilterSettings::from(const config::Config& c) {
 
   s.spool.directory = c.get_string("spool.directory");
   s.spool.memory_limit = static_cast<std::size_t>(c.get_size("spool.memory_limit"));
+  try {
+    s.ldap = ldap::settings_from(c);
+  } catch (const core::ConfigError& e) {
+    problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
+  }
+  s.keystore_root = c.get_string("keystore.root");
   if (!problems.empty()) throw core::ConfigError(std::move(problems));
   return s;
 }

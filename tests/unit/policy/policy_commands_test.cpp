@@ -1,6 +1,9 @@
 #include "postern/ctl/policy_commands.hpp"
 
 #include <gmock/gmock.h>
+
+#include "postern/keystore/key_store.hpp"
+#include "postern/testing/test_pki.hpp"
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -243,6 +246,38 @@ TEST_F(ExplainLookups, BadAssumeFileExitsTwo) {
                       "b@partner.example", message_});
   EXPECT_EQ(r.status, kExitError);
   EXPECT_THAT(r.err, HasSubstr(assume + ":2:22: a key is smime or pgp, not 'x509'"));
+}
+
+// --milter-config: the lookups ask what postern-policy's config names, a
+// real key store here (with a TestPki certificate for b@partner.example) and
+// a directory that refuses connections.
+TEST_F(ExplainLookups, MilterConfigAsksTheMiltersKeyStoreAndDirectory) {
+  postern::testing::TestPki pki;
+  auto bob = pki.issue({.common_name = "B", .emails = {"b@partner.example"}});
+  const std::string store_dir = dir_.path("store");
+  {
+    keystore::KeyStore store(store_dir);
+    store.create_layout();
+    keystore::ImportOptions anchor;
+    anchor.anchor = true;
+    store.import_bytes(pki.root().pem(), anchor);
+    store.import_bytes(pki.intermediate().pem(), {});
+    store.import_bytes(bob.pem(), {});
+  }
+  const std::string config = dir_.write("policy.yaml", "policy: {rules: " + policy_ + "}\n" +
+                                                           "keystore: {root: " + store_dir + "}\n" +
+                                                           "ldap: {uris: ['ldap://127.0.0.1:1'], base_dn: 'dc=example,dc=org', timeout: 1s}\n");
+  const auto r = run({"policy", "explain", "--milter-config", config, "--from", "alice@example.org", "--rcpt",
+                      "b@partner.example", message_});
+  EXPECT_EQ(r.status, kExitOk) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("policy: " + policy_ + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("      yes  key_available: smime   [seen: smime-encrypt key of b@partner.example: yes]\n"));
+  EXPECT_THAT(r.out, HasSubstr("FAIL sender_member_of: crypto   [seen: lookup failed: "));
+  EXPECT_THAT(r.out, Not(HasSubstr("no directory configured")));
+
+  const auto other = run({"policy", "explain", "--milter-config", config, "--from", "alice@example.org", "--rcpt",
+                          "c@partner.example", message_});
+  EXPECT_THAT(other.out, HasSubstr("      no   key_available: smime   [seen: smime-encrypt key of c@partner.example: no"));
 }
 
 TEST(PolicyDump, PrintsTheEffectivePolicy) {

@@ -10,7 +10,11 @@
 
 #include "postern/config/node.hpp"
 #include "postern/core/strings.hpp"
+#include "postern/config/config.hpp"
+#include "postern/keystore/key_store.hpp"
+#include "postern/ldap/directory.hpp"
 #include "postern/policy/catalog.hpp"
+#include "postern/policy/filter_settings.hpp"
 #include "postern/policy/policy.hpp"
 
 namespace postern::ctl {
@@ -244,10 +248,13 @@ int parse_bits(const std::string& text) {
 }
 
 constexpr char kExplainSynopsis[] =
-    "[-c POLICY] --from ADDR --rcpt ADDR [--rcpt ADDR...] [--client-ip IP] [--auth USER] [--listener NAME] "
-    "[--tls VERSION:BITS] [--assume FILE] [--json] MESSAGE.eml";
+    "[-c POLICY] [--milter-config FILE] --from ADDR --rcpt ADDR [--rcpt ADDR...] [--client-ip IP] [--auth USER] "
+    "[--listener NAME] [--tls VERSION:BITS] [--assume FILE] [--json] MESSAGE.eml";
 constexpr char kExplainHelp[] =
-    "  -c POLICY          the policy rules file (default /etc/postern/policy-rules.yaml)\n"
+    "  -c POLICY          the policy rules file (default /etc/postern/policy-rules.yaml, or the\n"
+    "                     policy.rules of --milter-config)\n"
+    "  --milter-config FILE  postern-policy's config (e.g. /etc/postern/policy.yaml): lookups ask the\n"
+    "                     directory (ldap:) and key store (keystore.root) it names, as the milter does\n"
     "  --from ADDR        envelope sender; <> for the null sender\n"
     "  --rcpt ADDR        envelope recipient; repeat for each\n"
     "  --client-ip IP     SMTP client address ({client_addr})\n"
@@ -255,7 +262,8 @@ constexpr char kExplainHelp[] =
     "  --listener NAME    Postfix service name ({daemon_name}), default smtpd\n"
     "  --tls VERSION:BITS TLS used by the client, e.g. TLSv1.3:256; absent: no TLS\n"
     "  --assume FILE      answer directory and key-store lookups from FILE (YAML: directory, keys,\n"
-    "                     unreachable); without it every lookup fails and shows the tempfail\n"
+    "                     unreachable); without it or --milter-config every lookup fails and shows\n"
+    "                     the tempfail\n"
     "  --json             one JSON object instead of text\n"
     "  MESSAGE.eml        the message as the client would send it; - reads standard input\n";
 
@@ -322,6 +330,7 @@ ExplainOptions parse_explain_options(const std::vector<std::string>& args) {
   ExplainOptions o;
   o.envelope.listener = "smtpd";
   bool have_from = false;
+  bool have_policy = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     if (arg == "--json") {
@@ -336,6 +345,9 @@ ExplainOptions parse_explain_options(const std::vector<std::string>& args) {
     const std::string value = take_option_value(args, i, arg);
     if (arg == "-c") {
       o.policy_file = value;
+      have_policy = true;
+    } else if (arg == "--milter-config") {
+      o.milter_config = value;
     } else if (arg == "--assume") {
       o.assume_file = value;
     } else if (arg == "--from") {
@@ -362,6 +374,7 @@ ExplainOptions parse_explain_options(const std::vector<std::string>& args) {
   if (!have_from) throw UsageError("--from is missing");
   if (o.envelope.recipients.empty()) throw UsageError("--rcpt is missing");
   if (o.message_file.empty()) throw UsageError("MESSAGE is missing");
+  o.policy_file_given = have_policy;
   return o;
 }
 
@@ -385,10 +398,23 @@ int policy_check(const std::vector<std::string>& files, std::ostream& out, std::
 
 int policy_explain(const ExplainOptions& options, std::ostream& out, std::ostream& err) {
   std::shared_ptr<const policy::Policy> p;
+  std::string policy_file = options.policy_file;
   try {
-    p = policy::Policy::load(options.policy_file);
+    std::optional<policy::Services> real;
+    if (!options.milter_config.empty()) {
+      // The milter's own settings and the same services build_filter makes.
+      const auto config = config::load_file(policy::filter_schema(), options.milter_config);
+      const policy::FilterSettings settings = policy::FilterSettings::from(config);
+      if (!options.policy_file_given) policy_file = settings.rules_file;
+      real.emplace();
+      if (settings.ldap.enabled()) real->directory = std::make_shared<const ldap::Directory>(settings.ldap);
+      real->keys = std::make_shared<const keystore::KeyStore>(settings.keystore_root);
+    }
+    p = policy::Policy::load(policy_file);
     if (!options.assume_file.empty()) {
-      p = policy::Policy::load(options.policy_file, assumed_services(options.assume_file, *p));
+      p = policy::Policy::load(policy_file, assumed_services(options.assume_file, *p));
+    } else if (real) {
+      p = policy::Policy::load(policy_file, std::move(*real));
     }
   } catch (const core::ConfigError& e) {
     for (const auto& d : e.diagnostics()) err << d.to_string() << "\n";
@@ -406,7 +432,7 @@ int policy_explain(const ExplainOptions& options, std::ostream& out, std::ostrea
   const policy::MessageDecision message = p->decide_message(options.envelope, facts);
   if (!options.json) {
     const policy::Subject first = p->subject(options.envelope, facts, options.envelope.recipients.front());
-    out << "policy: " << options.policy_file << "\ndirection: " << to_string(first.direction) << " ("
+    out << "policy: " << policy_file << "\ndirection: " << to_string(first.direction) << " ("
         << first.direction_reason << ")\n";
   }
   std::string json;
@@ -421,7 +447,7 @@ int policy_explain(const ExplainOptions& options, std::ostream& out, std::ostrea
     print_text(rcpt, trace, d, out);
   }
   if (options.json) {
-    out << "{\"policy\":" << json_string(options.policy_file) << ",\"direction\":"
+    out << "{\"policy\":" << json_string(policy_file) << ",\"direction\":"
         << json_string(to_string(message.direction)) << ",\"recipients\":[" << json << "],\"groups\":[";
     for (std::size_t i = 0; i < message.groups.size(); ++i) out << (i ? "," : "") << plan_json(message.groups[i]);
     out << "]}\n";

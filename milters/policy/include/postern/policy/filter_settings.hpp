@@ -22,6 +22,7 @@
 
 #include "postern/config/config.hpp"
 #include "postern/config/schema.hpp"
+#include "postern/ldap/settings.hpp"
 #include "postern/mime/body_spool.hpp"
 #include "postern/smtp/client.hpp"
 
@@ -44,6 +45,9 @@ struct FilterSettings {
   std::string hostname;       // Message-ID domain and Reporting-MTA
 
   mime::SpoolOptions spool;
+
+  ldap::Settings ldap;        // ldap.uris empty: no directory
+  std::string keystore_root;  // keystore.root
 
   static FilterSettings from(const config::Config& config);
 };

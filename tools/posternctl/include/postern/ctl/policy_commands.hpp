@@ -38,6 +38,8 @@ inline constexpr char kDefaultPolicyFile[] = "/etc/postern/policy-rules.yaml";
 struct ExplainOptions {
   std::string policy_file = kDefaultPolicyFile;
   std::string message_file;
+  bool policy_file_given = false;  // -c given: it wins over the milter config's policy.rules
+  std::string milter_config;       // postern-policy's config: its directory and key store; "" for none
   std::string assume_file;  // assumed directory and key-store answers; "" for none
   policy::Envelope envelope;
   bool json = false;
