@@ -69,6 +69,10 @@ rules:
   - name: sign-for-frank
     when: {recipient: frank@example.com}
     actions: [sign]
+  - name: personal-via-incamail
+    when: {recipient: "@confidential.example"}
+    actions:
+      - incamail: p
 """
 
 
@@ -111,7 +115,9 @@ class PolicyE2E(unittest.TestCase):
         milters = [MilterSpec(binary=POLICY)]
         reinject: tuple[str, ...] = ()
         if os.access(INCAMAIL, os.X_OK):
-            milters.append(MilterSpec(binary=INCAMAIL, config_path=example_config(SOURCE_DIR, "incamail")))
+            # With the plan secret, postern-incamail carries out `incamail:` rules.
+            milters.append(MilterSpec(binary=INCAMAIL, config_path=example_config(SOURCE_DIR, "incamail"),
+                                      settings={"plan.secret_file": key}))
             reinject = ("incamail",)
         routes = (Route("local", ("example.com",)), Route("partner", ("partner.example",),
                                                            relay=f"[127.0.0.1]:{cls.outside.smtp_port}"),
@@ -251,6 +257,25 @@ class PolicyE2E(unittest.TestCase):
         # back through the re-injection listener.
         self.assertIn(r.queue_id, (bob.queue_id, frank.queue_id))
         self.assertRegex(self.gw.maillog_text(), r"postfix/postern-reinject/smtpd\[\d+\]")
+
+    def test_incamail_rule_routes_via_incamail(self) -> None:
+        if not os.access(INCAMAIL, os.X_OK):
+            self.skipTest("postern-incamail is not built")
+        # An outside-looking sender: the signed plan, not the client, is trusted.
+        r, mid = self.send(["carl@confidential.example", "bob@example.com"], "Offer",
+                           sender="eve@elsewhere.example")
+        self.assertTrue(r.accepted, f"{r.code} {r.reply}")
+        by_rcpt = {d.recipient: d for d in self.deliveries_of(mid, 2)}
+        self.assertEqual(set(by_rcpt), {"carl@confidential.example.incamail.ch", "bob@example.com"})
+        carl = by_rcpt["carl@confidential.example.incamail.ch"]
+        self.assertEqual(carl.header("Subject").strip(), "<im><p> Offer")
+        # postern-incamail took its part out of the plan and sealed the rest again.
+        fields = self.assert_plan(carl, ["carl@confidential.example"])
+        self.assertNotIn("i", fields)
+        self.assertEqual(by_rcpt["bob@example.com"].header("Subject").strip(), "Offer")
+        with open(self.gw.milter("incamail").log_file, encoding="utf-8", errors="replace") as f:
+            self.assertRegex(f.read(), r"planned from=<eve@elsewhere.example> type=personal plan_type=personal "
+                                       r"rewritten=<carl@confidential.example.incamail.ch>")
 
     def test_partner_copy_leaves_by_smtp(self) -> None:
         r, mid = self.send(["bob@example.com", "carol@partner.example"], "Two plans, one outside")
