@@ -72,24 +72,37 @@ def milter_specs(args: argparse.Namespace) -> list[MilterSpec]:
     return specs
 
 
-def prepare_policy(pf: PostfixInstance, source_dir: str) -> None:
-    """postern-policy's own files under BASE/policy: a plan key (0600, kept
-    across restarts) and the packaged rules (none: mail passes unchanged)."""
+def prepare_policy(pf: PostfixInstance, source_dir: str, names: list[str]) -> None:
+    """The demo's own files under BASE/policy: the plan key (0600, kept across
+    restarts) that postern-policy signs with and incamail and crypto verify,
+    the packaged rules (none: mail passes unchanged), and under BASE/keys an
+    empty key store for postern-crypto (fill it with posternctl keys import
+    --store BASE/keys ...)."""
     directory = os.path.join(pf.base, "policy")
     os.makedirs(directory, exist_ok=True)
     key = os.path.join(directory, "plan.key")
     if not os.path.exists(key):
         with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(os.urandom(48).hex().encode())
-    rules = os.path.join(directory, "policy-rules.yaml")
-    if not os.path.exists(rules):
-        shutil.copyfile(os.path.join(source_dir, "packaging", "config", "policy-rules.yaml"), rules)
-    pf.milter("policy").spec.settings.update({
-        "policy.rules": rules,
-        "plan.secret_file": key,
-        "reinjection.port": str(pf.reinject_port),
-        "notifications.hostname": pf.hostname,
-    })
+    if "policy" in names:
+        rules = os.path.join(directory, "policy-rules.yaml")
+        if not os.path.exists(rules):
+            shutil.copyfile(os.path.join(source_dir, "packaging", "config", "policy-rules.yaml"), rules)
+        store = os.path.join(pf.base, "keys")
+        os.makedirs(store, mode=0o700, exist_ok=True)
+        pf.milter("policy").spec.settings.update({
+            "policy.rules": rules,
+            "plan.secret_file": key,
+            "reinjection.port": str(pf.reinject_port),
+            "notifications.hostname": pf.hostname,
+            "keystore.root": store,
+        })
+    if "incamail" in names:
+        pf.milter("incamail").spec.settings.update({"plan.secret_file": key})
+    if "crypto" in names:
+        store = os.path.join(pf.base, "keys")
+        os.makedirs(store, mode=0o700, exist_ok=True)
+        pf.milter("crypto").spec.settings.update({"plan.secret_file": key, "keystore.root": store})
 
 
 def print_welcome(base: str, port: int, state: dict) -> None:
@@ -128,8 +141,8 @@ def cmd_start(args: argparse.Namespace, base: str) -> tuple[PostfixInstance, int
     # that runs only the milters after it.
     reinject = tuple(n for n in names if n in ("incamail", "crypto")) if "policy" in names else None
     pf = PostfixInstance(base_dir=base, smtp_port=args.port, milters=specs, detach=True, reinject_milters=reinject)
-    if "policy" in names:
-        prepare_policy(pf, args.source_dir)
+    if "policy" in names or "crypto" in names:
+        prepare_policy(pf, args.source_dir, names)
     log_offset = os.path.getsize(pf.maillog) if os.path.exists(pf.maillog) else 0
     try:
         pf.start()
