@@ -1,0 +1,587 @@
+#include "postern/crypto/crypto_filter.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "postern/core/error.hpp"
+#include "postern/core/strings.hpp"
+#include "postern/crypto/header_edit.hpp"
+#include "postern/crypto/security_header.hpp"
+#include "postern/incamail/recipient_rewriter.hpp"
+#include "postern/log/log.hpp"
+#include "postern/mime/address.hpp"
+#include "postern/mime/body_spool.hpp"
+#include "postern/mime/header.hpp"
+#include "postern/ossl/certificate.hpp"
+#include "postern/ossl/pem_der.hpp"
+
+namespace postern::crypto {
+
+namespace {
+
+using milter::Actions;
+using milter::Verdict;
+
+constexpr std::size_t kBodyChunk = 64 * 1024;
+constexpr std::size_t kNamedInReply = 5;
+
+// "<a@example.org>" -> "a@example.org"; other forms as they are.
+std::string bare(std::string_view path) {
+  if (path.size() >= 2 && path.front() == '<' && path.back() == '>') path = path.substr(1, path.size() - 2);
+  return std::string(path);
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep = ",") {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+// "a@x, b@y" naming at most kNamedInReply, then "and N more".
+std::string named_list(const std::vector<std::string>& items) {
+  std::vector<std::string> shown(items.begin(), items.begin() + std::min(items.size(), kNamedInReply));
+  std::string out = join(shown, ", ");
+  if (items.size() > shown.size()) out += " and " + std::to_string(items.size() - shown.size()) + " more";
+  return safe_text(out, 400);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw core::ConfigError(core::Location{}, path + ": cannot be read");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// RFC 3461 §4: xtext for the ORCPT parameter.
+std::string xtext(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= '!' && c <= '~' && c != '+' && c != '=') {
+      out += static_cast<char>(c);
+    } else {
+      out += '+';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// NOTIFY and ORCPT of the original RCPT; ORCPT names the original address
+// when the client gave none, so delivery reports show what the sender wrote.
+std::string dsn_args(const std::vector<std::string>& rcpt_args, const std::string& address) {
+  std::string out;
+  bool orcpt = false;
+  for (std::size_t i = 1; i < rcpt_args.size(); ++i) {
+    const std::string& arg = rcpt_args[i];
+    const bool is_orcpt = core::istarts_with(arg, "ORCPT=");
+    if (is_orcpt || core::istarts_with(arg, "NOTIFY=")) {
+      orcpt = orcpt || is_orcpt;
+      if (!out.empty()) out += ' ';
+      out += arg;
+    }
+  }
+  if (!orcpt) {
+    if (!out.empty()) out += ' ';
+    out += "ORCPT=rfc822;" + xtext(address);
+  }
+  return out;
+}
+
+smime::Credential credential_of(keystore::SigningIdentity& id) {
+  smime::Credential c;
+  c.cert = std::move(id.certificate);
+  c.key = std::move(id.key);
+  if (id.chain) {
+    for (int i = 0; i < sk_X509_num(id.chain.get()); ++i) c.chain.push_back(ossl::share(sk_X509_value(id.chain.get(), i)));
+  }
+  return c;
+}
+
+class CryptoSession final : public milter::Session {
+ public:
+  explicit CryptoSession(const CryptoFilter& filter) : filter_(filter), settings_(filter.settings()) {}
+
+  Verdict on_mail(const std::vector<std::string>& args, Actions&) override {
+    message_ = std::make_unique<Message>();
+    message_->sender = args.empty() ? std::string() : args.front();
+    return Verdict::proceed();
+  }
+
+  Verdict on_rcpt(const std::vector<std::string>& args, Actions&) override {
+    if (message_ && !args.empty()) {
+      message_->recipients.push_back(args.front());
+      message_->rcpt_args.push_back(args);
+    }
+    return Verdict::proceed();
+  }
+
+  Verdict on_header(std::string_view name, std::string_view value, Actions&) override {
+    if (!message_) return Verdict::proceed();
+    if (core::iequals(name, plan::kPlanHeader)) {
+      if (++message_->plan_headers == 1) message_->plan_value = std::string(value);
+    } else {
+      message_->fields.push_back({std::string(name), std::string(value)});
+    }
+    return Verdict::proceed();
+  }
+
+  Verdict on_eoh(Actions& actions) override;
+
+  Verdict on_body(std::string_view chunk, Actions& actions) override {
+    if (!message_ || !message_->spool) return Verdict::skip();
+    try {
+      message_->spool->append(chunk);
+    } catch (const std::exception& e) {
+      return transform_failed(actions, "spool", e.what());
+    }
+    return Verdict::proceed();
+  }
+
+  Verdict on_eom(Actions& actions) override;
+  void on_abort() override { message_.reset(); }
+
+ private:
+  enum class Work { remove_plan, transform, hold };
+
+  struct Message {
+    std::string sender;
+    std::vector<std::string> recipients;  // as given at RCPT
+    std::vector<std::vector<std::string>> rcpt_args;
+    std::vector<Field> fields;            // every header but the plan
+    int plan_headers = 0;
+    std::string plan_value;
+    plan::Plan plan;
+    Work work = Work::remove_plan;
+    std::string hold_reason;
+    // Outbound.
+    bool sign = false;
+    bool encrypt = false;
+    std::string signer_address;
+    std::optional<smime::Credential> signer;
+    std::vector<ossl::X509Ptr> certificates;
+    std::vector<std::string> encrypted_for;
+    // The IncaMail fallback: RCPT argument, new address, its DSN arguments.
+    struct Reroute {
+      std::string original;
+      std::string rewritten;
+      std::string args;
+    };
+    std::vector<Reroute> reroutes;
+    // Inbound.
+    bool open = false;
+    std::unique_ptr<mime::BodySpool> spool;
+  };
+
+  Verdict transform_failed(Actions& actions, std::string_view step, std::string_view why) {
+    log::error(actions.queue_id(), "transform_failed",
+               {{"from", message_->sender}, {"step", step}, {"error", safe_text(why)}});
+    return Verdict::tempfail("451", "4.7.0", "Security transform failed; the message was not sent, try again later");
+  }
+
+  // Recipients the plan covers, bare; plus envelope recipients it does
+  // not name (never left out of an encryption the plan asked for).
+  std::vector<std::string> targets(Actions& actions) const {
+    std::vector<std::string> out;
+    for (const auto& r : message_->plan.recipients) out.push_back(bare(r));
+    for (const auto& r : message_->recipients) {
+      const std::string b = bare(r);
+      if (std::none_of(out.begin(), out.end(), [&](const std::string& t) { return core::iequals(t, b); })) {
+        log::warning(actions.queue_id(), "recipient_not_in_plan", {{"recipient", b}});
+        out.push_back(b);
+      }
+    }
+    return out;
+  }
+
+  // The From header's single mailbox, else the envelope sender.
+  std::string signer_address() const {
+    for (const Field& f : message_->fields) {
+      if (!core::iequals(f.name, "From")) continue;
+      try {
+        const auto boxes = mime::parse_address_list(f.value);
+        if (boxes.size() == 1) return boxes.front().addr_spec();
+      } catch (const mime::AddressError&) {
+      }
+      break;
+    }
+    return bare(message_->sender);
+  }
+
+  std::optional<Verdict> read_plan(Actions& actions);
+  std::optional<Verdict> prepare_outbound(Actions& actions);
+  std::optional<Verdict> fallback(Actions& actions, const std::vector<std::string>& missing, const std::string& why);
+  void open_inbound(std::string_view message, std::optional<std::string>& transformed, std::string& security,
+                    const std::string& qid);
+  std::string protect(std::string_view message);
+  std::optional<Verdict> incamail_fallback(Actions& actions, const std::vector<std::string>& missing,
+                                           const std::string& why);
+  void reroute(Actions& actions);
+
+  const CryptoFilter& filter_;
+  const Settings& settings_;
+  std::unique_ptr<Message> message_;
+};
+
+std::optional<Verdict> CryptoSession::read_plan(Actions& actions) {
+  const std::string qid = actions.queue_id();
+  if (message_->plan_headers > 1) {
+    log::warning(qid, "plan_refused",
+                 {{"from", message_->sender}, {"reason", "several"}, {"count", message_->plan_headers}});
+    return Verdict::tempfail("451", "4.7.0", "Security: the message carries more than one policy plan");
+  }
+  plan::Verdict v = filter_.sealer().verify(message_->plan_value, plan::Sealer::Clock::now());
+  if (!v.ok()) {
+    log::warning(qid, "plan_refused", {{"from", message_->sender}, {"reason", plan::to_string(v.refusal)}});
+    return Verdict::tempfail("451", "4.7.0", "Security: the message's policy plan cannot be trusted");
+  }
+  message_->plan = std::move(v.plan.plan);
+  return std::nullopt;
+}
+
+std::optional<Verdict> CryptoSession::fallback(Actions& actions, const std::vector<std::string>& missing,
+                                               const std::string& why) {
+  const std::string qid = actions.queue_id();
+  const std::string method = plan::to_string(message_->plan.encrypt);
+  switch (message_->plan.fallback) {
+    case plan::EncryptFallback::bounce:
+      log::info(qid, "bounced",
+                {{"from", message_->sender}, {"encrypt", method}, {"missing", join(missing)}, {"why", why}});
+      return Verdict::reject("550", "5.7.1",
+                             "Policy requires encryption, but there is no usable " +
+                                 std::string(message_->plan.encrypt == plan::EncryptMethod::pgp ? "OpenPGP key"
+                                                                                                : "S/MIME certificate") +
+                                 " for " + named_list(missing) + "; the message was not sent");
+    case plan::EncryptFallback::hold:
+      message_->work = Work::hold;
+      message_->hold_reason = "postern-crypto: encryption required, no usable key for " + named_list(missing);
+      log::info(qid, "held", {{"from", message_->sender}, {"encrypt", method}, {"missing", join(missing)}, {"why", why}});
+      return std::nullopt;
+    case plan::EncryptFallback::incamail: return incamail_fallback(actions, missing, why);
+  }
+  return Verdict::tempfail("451", "4.7.0", "Security: unknown fallback");
+}
+
+// The plan covers the whole transaction, and one body cannot be both
+// S/MIME-encrypted and readable by IncaMail: every recipient goes via
+// IncaMail (local@domain.incamail.ch), which encrypts on the way, and
+// nothing is S/MIME-encrypted. A recipient IncaMail cannot take refuses the
+// message: it must never get the plaintext directly.
+std::optional<Verdict> CryptoSession::incamail_fallback(Actions& actions, const std::vector<std::string>& missing,
+                                                        const std::string& why) {
+  Message& m = *message_;
+  const incamail::RecipientRewriter rewriter{incamail::DomainList{}};
+  std::vector<Message::Reroute> reroutes;
+  std::vector<std::string> routed;
+  for (const auto& args : m.rcpt_args) {
+    const incamail::Recipient r = rewriter.classify(args.front());
+    switch (r.kind) {
+      case incamail::Recipient::Kind::external:
+        reroutes.push_back({args.front(), r.rewritten, dsn_args(args, r.address)});
+        routed.push_back(r.rewritten);
+        break;
+      case incamail::Recipient::Kind::incamail: routed.push_back("<" + r.address + ">"); break;
+      case incamail::Recipient::Kind::internal:
+      case incamail::Recipient::Kind::bare_incamail:
+      case incamail::Recipient::Kind::unusable: {
+        const milter::Reply reply = r.refusal.value_or(
+            milter::Reply{"550", "5.7.1", "Policy requires encryption; " + safe_text(bare(args.front()), 254) +
+                                              " cannot be sent via IncaMail"});
+        log::info(actions.queue_id(), "bounced",
+                  {{"from", m.sender}, {"encrypt", plan::to_string(m.plan.encrypt)}, {"fallback", "incamail"},
+                   {"missing", join(missing)}, {"unroutable", bare(args.front())}});
+        return Verdict::reject(reply.code, reply.xcode, reply.text);
+      }
+    }
+  }
+  m.reroutes = std::move(reroutes);
+  m.encrypt = false;
+  m.certificates.clear();
+  m.encrypted_for.clear();
+  log::info(actions.queue_id(), "incamail_fallback",
+            {{"from", m.sender}, {"missing", join(missing)}, {"routed", join(routed)}, {"why", why}});
+  return std::nullopt;
+}
+
+void CryptoSession::reroute(Actions& actions) {
+  for (const auto& r : message_->reroutes) {
+    actions.delete_recipient(r.original);
+    actions.add_recipient(r.rewritten, r.args);
+  }
+}
+
+std::optional<Verdict> CryptoSession::prepare_outbound(Actions& actions) {
+  const std::string qid = actions.queue_id();
+  Message& m = *message_;
+  const plan::Plan& p = m.plan;
+  m.sign = p.sign;
+  m.encrypt = p.encrypt != plan::EncryptMethod::none;
+  if (m.encrypt) {
+    const std::vector<std::string> rcpts = targets(actions);
+    bool rcpts_done = false;
+    if (p.encrypt == plan::EncryptMethod::pgp) {
+      log::warning(qid, "openpgp_not_built", {{"from", m.sender}, {"recipients", join(rcpts)}});
+      auto refusal = fallback(actions, rcpts, "OpenPGP is not built yet");
+      if (refusal || m.work == Work::hold) return refusal;
+      rcpts_done = true;
+    }
+    std::vector<std::string> missing;
+    std::vector<std::string> reasons;
+    for (const std::string& r : rcpts_done ? std::vector<std::string>{} : rcpts) {
+      auto sel = filter_.store().select_encryption_certificate(r);
+      if (!sel.best) {
+        missing.push_back(r);
+        reasons.push_back(r + ": " + sel.why_none());
+        continue;
+      }
+      m.certificates.push_back(std::move(sel.best->certificate));
+      m.encrypted_for.push_back(r);
+    }
+    if (!missing.empty()) {
+      auto refusal = fallback(actions, missing, join(reasons, "; "));
+      if (refusal || m.work == Work::hold) return refusal;
+      // The IncaMail fallback: on without S/MIME encryption.
+    }
+  }
+  if (m.sign) {
+    m.signer_address = signer_address();
+    auto sel = filter_.store().select_signing_identity(m.signer_address);
+    if (!sel.best) {
+      log::error(qid, "no_signing_key",
+                 {{"from", m.sender}, {"signer", m.signer_address}, {"why", sel.why_none()},
+                  {"fix", "import a certificate with its key for the sender (posternctl keys import) or change the "
+                          "policy rule"}});
+      return Verdict::tempfail("451", "4.7.0",
+                               "Security: policy requires a signature but there is no signing key for " +
+                                   safe_text(m.signer_address, 254) + " (configuration problem)");
+    }
+    m.signer = credential_of(*sel.best);
+  }
+  return std::nullopt;
+}
+
+Verdict CryptoSession::on_eoh(Actions& actions) {
+  if (!message_) return Verdict::accept();
+  if (message_->plan_headers == 0) {
+    // Nothing was planned for this message: Postfix skips this milter for
+    // the rest of it, body included.
+    return Verdict::accept();
+  }
+  try {
+    if (auto refusal = read_plan(actions)) return *refusal;
+    const plan::Plan& p = message_->plan;
+    message_->open = p.decrypt || p.verify;
+    const bool outbound = p.sign || p.encrypt != plan::EncryptMethod::none;
+    if (outbound) {
+      if (auto refusal = prepare_outbound(actions)) return *refusal;
+    }
+    if (message_->work == Work::hold) return Verdict::proceed();
+    // Nothing to do to the body: only the plan header goes (and recipients
+    // are rerouted for the IncaMail fallback).
+    if (!message_->sign && !message_->encrypt && !message_->open) return Verdict::proceed();
+    message_->work = Work::transform;
+    mime::SpoolOptions options;
+    options.memory_limit = settings_.spool_memory_limit;
+    options.directory = settings_.spool_directory;
+    message_->spool = std::make_unique<mime::BodySpool>(options);
+    message_->spool->append(header_block(message_->fields));
+  } catch (const keystore::KeyStoreError& e) {
+    log::error(actions.queue_id(), "keystore_failed", {{"from", message_->sender}, {"error", safe_text(e.what())}});
+    return Verdict::tempfail("451", "4.7.0", "Security: the key store cannot be read; try again later");
+  } catch (const std::exception& e) {
+    return transform_failed(actions, "prepare", e.what());
+  }
+  return Verdict::proceed();
+}
+
+void CryptoSession::open_inbound(std::string_view message, std::optional<std::string>& transformed,
+                                 std::string& security, const std::string& qid) {
+  Message& m = *message_;
+  std::vector<smime::Credential> keys;
+  smime::OpenOptions options;
+  if (m.plan.decrypt) {
+    const std::vector<std::string> rcpts = [&] {
+      std::vector<std::string> out;
+      for (const auto& r : m.plan.recipients) out.push_back(bare(r));
+      for (const auto& r : m.recipients) {
+        const std::string b = bare(r);
+        if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
+      }
+      return out;
+    }();
+    keys.reserve(rcpts.size());
+    for (const auto& r : rcpts) {
+      auto sel = filter_.store().select_signing_identity(r);
+      if (sel.best) keys.push_back(credential_of(*sel.best));
+    }
+    for (const auto& k : keys) options.keys.push_back(&k);
+    if (const smime::Credential* org = filter_.organisation()) options.keys.push_back(org);
+  }
+  ossl::X509StorePtr trust = filter_.store().verification_store();
+  options.trust = trust.get();
+  smime::Opened opened = smime::open_message(message, options);
+  const smime::SecurityStatus& st = opened.status;
+  security = security_value(st);
+  // Only a message that was decrypted is replaced; a signed one keeps its
+  // signature for the reader's client, and a failure leaves it as it came.
+  if (st.encrypted && st.failure == smime::Failure::none) transformed = std::move(opened.message);
+
+  int harvested = 0;
+  if (m.plan.verify && settings_.harvest) {
+    for (const auto& sig : st.signatures) {
+      if (sig.verdict != smime::Verdict::valid || !sig.address_matches || !sig.signer) continue;
+      try {
+        if (filter_.store().harvest(sig.signer.get(), "harvest:" + qid)) ++harvested;
+      } catch (const std::exception& e) {
+        log::warning(qid, "harvest_failed", {{"signer", safe_text(sig.signer_id)}, {"error", safe_text(e.what())}});
+      }
+    }
+  }
+  const bool failed = st.failure != smime::Failure::none && st.failure != smime::Failure::not_protected;
+  const std::string header = security.substr(1);
+  if (failed) {
+    log::warning(qid, "not_opened",
+                 {{"from", m.sender}, {"security", header}, {"detail", safe_text(st.detail)}, {"action", "unchanged"}});
+  } else {
+    log::info(qid, "opened", {{"from", m.sender}, {"security", header}, {"harvested", harvested}});
+  }
+}
+
+std::string CryptoSession::protect(std::string_view message) {
+  Message& m = *message_;
+  std::vector<X509*> recipients;
+  for (const auto& c : m.certificates) recipients.push_back(c.get());
+  if (m.sign && m.encrypt) {
+    return smime::sign_and_encrypt_message(message, *m.signer, recipients, settings_.sign, settings_.encrypt);
+  }
+  if (m.sign) return smime::sign_message(message, *m.signer, settings_.sign);
+  return smime::encrypt_message(message, recipients, settings_.encrypt);
+}
+
+Verdict CryptoSession::on_eom(Actions& actions) {
+  if (!message_ || message_->plan_headers == 0) return Verdict::proceed();
+  Message& m = *message_;
+  const std::string qid = actions.queue_id();
+  const bool outbound = m.sign || m.encrypt;
+  try {
+    if (m.work != Work::transform) {
+      actions.change_header(plan::kPlanHeader, 1, std::nullopt);
+      reroute(actions);
+      if (m.work == Work::hold) actions.quarantine(m.hold_reason);
+      if (m.work == Work::remove_plan) log::debug(qid, "plan_removed", {{"from", m.sender}});
+      return Verdict::proceed();
+    }
+    mime::BodySpool::View view = m.spool->view();
+    std::optional<std::string> transformed;
+    std::string security;
+    // Each step can take seconds on big mail: restart Postfix's
+    // content_timeout clock before it.
+    if (m.open) {
+      actions.progress();
+      open_inbound(view.bytes(), transformed, security, qid);
+    }
+    if (outbound) {
+      actions.progress();
+      const std::string_view input = transformed ? std::string_view(*transformed) : view.bytes();
+      transformed = protect(input);
+    }
+
+    std::vector<Field> after = transformed ? fields_of(*transformed) : m.fields;
+    if (m.open) {
+      std::erase_if(after, [](const Field& f) { return core::iequals(f.name, kSecurityHeader); });
+      after.push_back({std::string(kSecurityHeader), security});
+    }
+    std::size_t body_offset = 0;
+    if (transformed) {
+      const mime::HeaderBlock block = mime::HeaderBlock::parse(*transformed);
+      if (block.end() != mime::HeaderBlock::End::blank_line) {
+        throw std::runtime_error("the transformed message has no header block");
+      }
+      body_offset = block.consumed();
+    }
+    // Header changes first: Postfix refuses other changes between body chunks.
+    actions.change_header(plan::kPlanHeader, 1, std::nullopt);
+    apply_header_changes(m.fields, after, actions);
+    reroute(actions);
+    if (transformed) {
+      const std::string_view body = std::string_view(*transformed).substr(body_offset);
+      for (std::size_t at = 0; at < body.size(); at += kBodyChunk) actions.replace_body(body.substr(at, kBodyChunk));
+      if (body.empty()) actions.replace_body("");
+    }
+    if (outbound) {
+      log::info(qid, m.encrypt ? "encrypted" : "signed",
+                {{"from", m.sender},
+                 {"signed", m.sign ? m.signer_address : std::string("no")},
+                 {"recipients", m.encrypt ? join(m.encrypted_for) : std::string("-")},
+                 {"cipher", settings_.encrypt.cipher == smime::ContentCipher::aes256_gcm ? "aes256-gcm" : "aes256-cbc"},
+                 {"size", static_cast<std::int64_t>(view.bytes().size())}});
+    }
+  } catch (const smime::Error& e) {
+    return transform_failed(actions, smime::to_string(e.failure()), e.what());
+  } catch (const std::exception& e) {
+    return transform_failed(actions, outbound ? "protect" : "open", e.what());
+  }
+  return Verdict::proceed();
+}
+
+}  // namespace
+
+CryptoFilter::CryptoFilter(Settings settings) : settings_(std::move(settings)) {
+  plan::Sealer::Options options;
+  options.max_age = settings_.plan_max_age;
+  sealer_ = std::make_unique<plan::Sealer>(plan::Secret::load(settings_.plan_secret_file), options);
+  store_ = std::make_shared<keystore::KeyStore>(settings_.keystore_root);
+  if (!settings_.organisation_certificate.empty()) {
+    smime::Credential org;
+    try {
+      auto certs = ossl::read_certificates(read_file(settings_.organisation_certificate));
+      if (certs.empty()) throw std::runtime_error("no certificate in the file");
+      org.cert = std::move(certs.front());
+      for (std::size_t i = 1; i < certs.size(); ++i) org.chain.push_back(std::move(certs[i]));
+      org.key = ossl::read_private_key(read_file(settings_.organisation_key));
+      if (!org.key || !ossl::key_matches(org.cert.get(), org.key.get())) {
+        throw std::runtime_error("the key does not fit the certificate");
+      }
+    } catch (const core::ConfigError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw core::ConfigError(core::Location{}, "inbound.organisation_certificate / organisation_key: " +
+                                                    std::string(e.what()));
+    }
+    organisation_ = std::move(org);
+  }
+}
+
+milter::Capabilities CryptoFilter::capabilities() const {
+  milter::Capabilities c;
+  c.envfrom = {.wanted = true, .may_reply = false};
+  c.envrcpt = {.wanted = true, .may_reply = false};
+  c.header = {.wanted = true, .may_reply = false};
+  c.eoh = {.wanted = true, .may_reply = true};
+  c.body = {.wanted = true, .may_reply = true};
+  c.add_headers = true;
+  c.change_headers = true;
+  c.change_body = true;
+  c.quarantine = true;
+  c.add_recipients = true;
+  c.delete_recipients = true;
+  return c;
+}
+
+std::unique_ptr<milter::Session> CryptoFilter::open_session() const { return std::make_unique<CryptoSession>(*this); }
+
+std::shared_ptr<const milter::Filter> build_filter(std::shared_ptr<const config::Config> config) {
+  return std::make_shared<const CryptoFilter>(Settings::from(*config));
+}
+
+}  // namespace postern::crypto

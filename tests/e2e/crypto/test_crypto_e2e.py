@@ -1,0 +1,249 @@
+"""postern-crypto end to end, through a real private Postfix.
+
+The gateway runs postern-policy and postern-crypto in smtpd_milters (and
+postern-crypto on the re-injection listener). Policy rules: mail from here to
+partner.example is signed and encrypted with S/MIME (fallback bounce); mail
+from outside to example.com is decrypted and verified. The key store is
+filled with `posternctl keys import` from certificates made by openssl, and
+what leaves is judged by `openssl cms`.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from harness import MilterSpec, PostfixInstance, Route, message, swaks, wait_until  # noqa: E402
+from harness.testing import BIN_DIR, main  # noqa: E402
+
+POLICY = os.path.join(BIN_DIR, "postern-policy")
+CRYPTO = os.path.join(BIN_DIR, "postern-crypto")
+POSTERNCTL = os.path.join(BIN_DIR, "posternctl")
+SECRET = b"e2e-crypto-plan-secret-0123456789abcdef-0123456789"
+
+RULES = """
+direction:
+  internal_networks: [127.0.0.0/8]
+rules:
+  - name: partner-smime
+    when: {direction: outbound, recipient: "@partner.example"}
+    actions:
+      - encrypt: {method: smime, fallback: bounce}
+      - sign
+  - name: inbound-smime
+    when: {direction: inbound, recipient: "@example.com"}
+    actions: [decrypt, verify]
+"""
+
+OUTSIDE_CLIENT = ("--xclient-addr", "198.51.100.7", "--xclient-name", "[UNAVAILABLE]")
+
+
+def openssl(*args: str, data: bytes | None = None) -> bytes:
+    proc = subprocess.run(["openssl", *args], input=data, capture_output=True, timeout=60)
+    if proc.returncode != 0:
+        raise AssertionError(f"openssl {' '.join(args)} failed:\n{proc.stderr.decode(errors='replace')}")
+    return proc.stdout
+
+
+class Pki:
+    """A root CA and S/MIME user certificates (RSA-2048), made with openssl."""
+
+    def __init__(self, directory: str) -> None:
+        self.dir = directory
+        self.root = self.path("root")
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.root + ".key",
+                "-out", self.root + ".pem", "-days", "30", "-subj", "/O=Postern E2E/CN=Postern E2E Root",
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def user(self, name: str, email: str) -> str:
+        base = self.path(name)
+        with open(base + ".ext", "w", encoding="ascii") as f:
+            f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                    f"extendedKeyUsage=emailProtection\nsubjectAltName=email:{email}\n")
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", base + ".key", "-out", base + ".csr",
+                "-subj", f"/O=Postern E2E/CN={name}")
+        openssl("x509", "-req", "-in", base + ".csr", "-CA", self.root + ".pem", "-CAkey", self.root + ".key",
+                "-CAcreateserial", "-days", "30", "-extfile", base + ".ext", "-out", base + ".pem")
+        os.chmod(base + ".key", 0o600)
+        return base
+
+
+def posternctl(*args: str) -> str:
+    proc = subprocess.run([POSTERNCTL, *args], capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise AssertionError(f"posternctl {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+@unittest.skipUnless(all(os.access(p, os.X_OK) for p in (POLICY, CRYPTO, POSTERNCTL)),
+                     f"postern-policy, postern-crypto and posternctl must be built in {BIN_DIR}")
+class CryptoE2E(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = tempfile.TemporaryDirectory(prefix="postern-crypto-e2e-")
+        cls.addClassCleanup(cls.tmp.cleanup)
+        tmp = cls.tmp.name
+        rules = os.path.join(tmp, "policy-rules.yaml")
+        with open(rules, "w", encoding="utf-8") as f:
+            f.write(RULES)
+        key = os.path.join(tmp, "plan.key")
+        with open(os.open(key, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(SECRET)
+
+        # The store: our user alice (certificate and key), the partner carol
+        # (certificate only), the root as trust anchor. dave (outside) is not
+        # in it: he signs the inbound mail and is harvested.
+        os.makedirs(os.path.join(tmp, "pki"))
+        cls.pki = Pki(os.path.join(tmp, "pki"))
+        cls.alice = cls.pki.user("alice", "alice@example.com")
+        cls.carol = cls.pki.user("carol", "carol@partner.example")
+        cls.dave = cls.pki.user("dave", "dave@partner.example")
+        cls.store = os.path.join(tmp, "store")
+        posternctl("keys", "import", "--store", cls.store, "--anchor", cls.pki.root + ".pem")
+        alice_bundle = os.path.join(tmp, "alice-bundle.pem")
+        with open(os.open(alice_bundle, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="ascii") as f:
+            for part in (cls.alice + ".pem", cls.alice + ".key"):
+                with open(part, encoding="ascii") as src:
+                    f.write(src.read())
+        posternctl("keys", "import", "--store", cls.store, alice_bundle)
+        posternctl("keys", "import", "--store", cls.store, cls.carol + ".pem")
+
+        cls.outside = PostfixInstance(routes=(Route("inbox"),), hostname="outside.postern.test")
+        cls.outside.start()
+        cls.addClassCleanup(cls.outside.close)
+
+        milters = [MilterSpec(binary=POLICY), MilterSpec(binary=CRYPTO)]
+        routes = (Route("local", ("example.com",)),
+                  Route("partner", ("partner.example",), relay=f"[127.0.0.1]:{cls.outside.smtp_port}"),
+                  Route("internet"))
+        cls.gw = PostfixInstance(milters=milters, routes=routes, reinject_milters=("crypto",))
+        cls.gw.milter("policy").spec.settings.update({
+            "policy.rules": rules,
+            "plan.secret_file": key,
+            "reinjection.port": str(cls.gw.reinject_port),
+        })
+        cls.gw.milter("crypto").spec.settings.update({
+            "plan.secret_file": key,
+            "keystore.root": cls.store,
+        })
+        cls.gw.start()
+        cls.addClassCleanup(cls.gw.close)
+
+    # ------------------------------------------------------------- helpers
+
+    def send(self, recipients, subject, *, sender="alice@example.com", body="Hello\n", data=None, extra=()):
+        mid = f"{self.id().rsplit('.', 1)[-1]}.{time.time_ns()}@client.postern.test"
+        if data is None:
+            data = message(sender, recipients, subject, body, message_id=mid)
+        return swaks(self.gw.smtp_port, sender, recipients, data, extra_args=extra), mid
+
+    def deliveries_of(self, mid, instance):
+        return wait_until(lambda: [d for d in instance.deliveries() if d.header("Message-ID") == f"<{mid}>"],
+                          30, f"a delivery of {mid}")
+
+    def crypto_log(self) -> str:
+        with open(self.gw.milter("crypto").log_file, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def write(self, name: str, data: bytes) -> str:
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    # --------------------------------------------------------------- tests
+
+    def test_outbound_is_signed_and_encrypted_and_openssl_opens_it(self) -> None:
+        secret_text = "The secret offer is 42 francs."
+        r, mid = self.send(["carol@partner.example"], "Offer", body=secret_text + "\n")
+        self.assertTrue(r.accepted, f"{r.code} {r.reply}")
+        [d] = self.deliveries_of(mid, self.outside)
+        self.assertEqual(d.recipient, "carol@partner.example")
+        self.assertIn("application/pkcs7-mime", d.header("Content-Type"))
+        self.assertIn("enveloped-data", d.header("Content-Type"))
+        self.assertNotIn(secret_text.encode(), d.data, "never the plaintext")
+        self.assertEqual(d.header("Subject"), "Offer")
+        self.assertEqual(re.findall(rb"(?im)^x-postern-plan:", d.header_block), [])
+        delivered = self.write("outbound.eml", d.data)
+        signed = openssl("cms", "-decrypt", "-in", delivered, "-recip", self.carol + ".pem",
+                         "-inkey", self.carol + ".key")
+        self.assertIn(b"multipart/signed", signed)
+        content = openssl("cms", "-verify", "-CAfile", self.pki.root + ".pem", data=signed)
+        self.assertIn(secret_text.encode(), content)
+        self.assertRegex(self.crypto_log(), rf"{r.queue_id}: postern-crypto: encrypted from=<alice@example.com> "
+                                            r"signed=alice@example.com recipients=carol@partner.example")
+
+    def test_reinjected_copy_is_encrypted_and_the_local_copy_is_not(self) -> None:
+        secret_text = "Split between two plans."
+        r, mid = self.send(["bob@example.com", "carol@partner.example"], "Split", body=secret_text + "\n")
+        self.assertTrue(r.accepted, f"{r.code} {r.reply}")
+        [local] = self.deliveries_of(mid, self.gw)
+        [remote] = self.deliveries_of(mid, self.outside)
+        self.assertEqual(local.recipient, "bob@example.com")
+        self.assertIn(secret_text.encode(), local.body)
+        self.assertEqual(local.headers("X-Postern-Plan"), [], "crypto removes every plan it verified")
+        self.assertEqual(remote.recipient, "carol@partner.example")
+        self.assertNotIn(secret_text.encode(), remote.data)
+        self.assertIn("application/pkcs7-mime", remote.header("Content-Type"))
+        # The encrypted copy came through the re-injection listener.
+        self.assertRegex(self.gw.maillog_text(), r"postfix/postern-reinject/smtpd\[\d+\]")
+        signed = openssl("cms", "-decrypt", "-in", self.write("split.eml", remote.data),
+                         "-recip", self.carol + ".pem", "-inkey", self.carol + ".key")
+        self.assertIn(secret_text.encode(), openssl("cms", "-verify", "-CAfile", self.pki.root + ".pem",
+                                                    data=signed))
+
+    def test_missing_certificate_bounces(self) -> None:
+        r, mid = self.send(["nocert@partner.example"], "No certificate")
+        self.assertTrue(r.rejected, f"{r.code} {r.reply}")
+        self.assertEqual(r.code, 550)
+        self.assertIn("5.7.1", r.reply)
+        self.assertIn("nocert@partner.example", r.reply)
+        time.sleep(1)
+        self.assertEqual([d for d in self.outside.deliveries() if d.header("Message-ID") == f"<{mid}>"], [])
+
+    def test_inbound_is_decrypted_verified_and_the_signer_harvested(self) -> None:
+        content = self.write("inbound-content.txt",
+                             b"Content-Type: text/plain; charset=us-ascii\r\n\r\nThe contract is attached.\r\n")
+        signed = openssl("cms", "-sign", "-in", content, "-signer", self.dave + ".pem", "-inkey",
+                         self.dave + ".key", "-md", "sha256")
+        mid = f"inbound.{time.time_ns()}@partner.example"
+        encrypted = openssl("cms", "-encrypt", "-aes256", "-from", "dave@partner.example",
+                            "-to", "alice@example.com", "-subject", "Contract", self.alice + ".pem", data=signed)
+        data = f"Message-ID: <{mid}>\r\n".encode() + encrypted
+        r, _ = self.send(["alice@example.com"], "Contract", sender="dave@partner.example", data=data,
+                         extra=OUTSIDE_CLIENT)
+        self.assertTrue(r.accepted, f"{r.code} {r.reply}")
+        [d] = self.deliveries_of(mid, self.gw)
+        self.assertEqual(d.recipient, "alice@example.com")
+        self.assertIn(b"The contract is attached.", d.body)
+        self.assertIn("text/plain", d.header("Content-Type"))
+        self.assertEqual(d.header("X-Postern-Security"),
+                         "encryption=decrypted; signature=valid; signer=dave@partner.example; from-match=yes")
+        self.assertRegex(self.crypto_log(), rf"{r.queue_id}: postern-crypto: opened .*harvested=1")
+        self.assertIn("dave@partner.example", posternctl("keys", "show", "--store", self.store,
+                                                         "dave@partner.example"))
+
+    def test_stopped_crypto_milter_tempfails_and_nothing_leaves_in_clear(self) -> None:
+        crypto = self.gw.milter("crypto")
+        crypto.stop()
+        self.addCleanup(crypto.start)
+        secret_text = "Never in clear."
+        r, mid = self.send(["carol@partner.example"], "Milter down", body=secret_text + "\n")
+        self.assertTrue(r.tempfailed, f"{r.code} {r.reply}")
+        self.gw.wait_queue_empty()
+        time.sleep(1)
+        self.assertEqual([d for d in self.outside.deliveries() if d.header("Message-ID") == f"<{mid}>"], [])
+        self.assertFalse(any(secret_text.encode() in d.data for d in self.outside.deliveries()))
+
+
+if __name__ == "__main__":
+    main()
