@@ -2,8 +2,8 @@
 # test_package.sh BUILD_DIR
 # Builds the .deb with CPack into a private folder and checks what a mail
 # admin relies on: the programs in /usr/sbin, the systemd unit, every
-# packaged config as a conffile, the postinst that creates the service user,
-# and the library dependencies found by dpkg-shlibdeps.
+# packaged config as a conffile, the postinst that creates the service user
+# and the plan key, and the library dependencies found by dpkg-shlibdeps.
 set -eu
 build=$1
 out=$(mktemp -d)
@@ -26,6 +26,12 @@ for cfg in $(sed -n 's#^\./etc/postern/\(.*\.yaml\)$#\1#p' "$out/contents"); do
 done
 [ -s "$out/control/conffiles" ] || fail "no conffiles"
 grep -q 'adduser --system' "$out/control/postinst" || fail "postinst does not create the service user"
+sh -n "$out/control/postinst" || fail "postinst is not valid sh"
+# The plan key the milters share: the postinst's own lines, run in a scratch
+# folder, must make a key the milters accept (0600, at least 32 bytes).
+sed -n '/plan.key.new)/p' "$out/control/postinst" | sed "s#/etc/postern#$out#g" | sh
+[ "$(stat -c %a "$out/plan.key.new")" = 600 ] || fail "plan key is not mode 0600"
+[ "$(wc -c <"$out/plan.key.new")" -ge 32 ] || fail "plan key is shorter than 32 bytes"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libmilter libyaml-cpp libssl3; do
   echo "$depends" | grep -q "$lib" || fail "Depends lacks $lib: $depends"
