@@ -19,6 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from harness import MilterSpec, PostfixInstance, Route, message, swaks, wait_until  # noqa: E402
+from harness.smime_pki import SmimePki as Pki, openssl  # noqa: E402
 from harness.testing import BIN_DIR, main  # noqa: E402
 
 POLICY = os.path.join(BIN_DIR, "postern-policy")
@@ -41,40 +42,6 @@ rules:
 """
 
 OUTSIDE_CLIENT = ("--xclient-addr", "198.51.100.7", "--xclient-name", "[UNAVAILABLE]")
-
-
-def openssl(*args: str, data: bytes | None = None) -> bytes:
-    proc = subprocess.run(["openssl", *args], input=data, capture_output=True, timeout=60)
-    if proc.returncode != 0:
-        raise AssertionError(f"openssl {' '.join(args)} failed:\n{proc.stderr.decode(errors='replace')}")
-    return proc.stdout
-
-
-class Pki:
-    """A root CA and S/MIME user certificates (RSA-2048), made with openssl."""
-
-    def __init__(self, directory: str) -> None:
-        self.dir = directory
-        self.root = self.path("root")
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.root + ".key",
-                "-out", self.root + ".pem", "-days", "30", "-subj", "/O=Postern E2E/CN=Postern E2E Root",
-                "-addext", "basicConstraints=critical,CA:TRUE",
-                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-
-    def path(self, name: str) -> str:
-        return os.path.join(self.dir, name)
-
-    def user(self, name: str, email: str) -> str:
-        base = self.path(name)
-        with open(base + ".ext", "w", encoding="ascii") as f:
-            f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-                    f"extendedKeyUsage=emailProtection\nsubjectAltName=email:{email}\n")
-        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", base + ".key", "-out", base + ".csr",
-                "-subj", f"/O=Postern E2E/CN={name}")
-        openssl("x509", "-req", "-in", base + ".csr", "-CA", self.root + ".pem", "-CAkey", self.root + ".key",
-                "-CAcreateserial", "-days", "30", "-extfile", base + ".ext", "-out", base + ".pem")
-        os.chmod(base + ".key", 0o600)
-        return base
 
 
 def posternctl(*args: str) -> str:
@@ -109,12 +76,7 @@ class CryptoE2E(unittest.TestCase):
         cls.dave = cls.pki.user("dave", "dave@partner.example")
         cls.store = os.path.join(tmp, "store")
         posternctl("keys", "import", "--store", cls.store, "--anchor", cls.pki.root + ".pem")
-        alice_bundle = os.path.join(tmp, "alice-bundle.pem")
-        with open(os.open(alice_bundle, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="ascii") as f:
-            for part in (cls.alice + ".pem", cls.alice + ".key"):
-                with open(part, encoding="ascii") as src:
-                    f.write(src.read())
-        posternctl("keys", "import", "--store", cls.store, alice_bundle)
+        posternctl("keys", "import", "--store", cls.store, cls.pki.bundle(cls.alice))
         posternctl("keys", "import", "--store", cls.store, cls.carol + ".pem")
 
         cls.outside = PostfixInstance(routes=(Route("inbox"),), hostname="outside.postern.test")

@@ -17,12 +17,14 @@ import argparse
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import time
 
 from . import DEFAULT_ROUTES, HarnessError, PostfixInstance, discover_milters, read_state, smtp_banner
 from .milter import MilterSpec
 from .postfix import CAPTURE_USER, postfix_running, reachable_by, recorded_milters, stop_recorded
+from .smime_pki import SmimePki
 from .util import listening_ports
 
 EXIT_NOT_RUNNING = 3
@@ -72,24 +74,28 @@ def milter_specs(args: argparse.Namespace) -> list[MilterSpec]:
     return specs
 
 
-def prepare_policy(pf: PostfixInstance, source_dir: str, names: list[str]) -> None:
+def prepare_policy(pf: PostfixInstance, source_dir: str, names: list[str], bin_dir: str) -> None:
     """The demo's own files under BASE/policy: the plan key (0600, kept across
     restarts) that postern-policy signs with and incamail and crypto verify,
-    the packaged rules (none: mail passes unchanged), and under BASE/keys an
-    empty key store for postern-crypto (fill it with posternctl keys import
-    --store BASE/keys ...)."""
+    the example policy of policies/, and the demo key store (seed_key_store)
+    that postern-crypto and the key_available condition use."""
     directory = os.path.join(pf.base, "policy")
     os.makedirs(directory, exist_ok=True)
     key = os.path.join(directory, "plan.key")
     if not os.path.exists(key):
         with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(os.urandom(48).hex().encode())
+    store = os.path.join(pf.base, "keys")
+    if not os.path.exists(store):
+        seed_key_store(pf.base, store, bin_dir)
     if "policy" in names:
-        rules = os.path.join(directory, "policy-rules.yaml")
-        if not os.path.exists(rules):
-            shutil.copyfile(os.path.join(source_dir, "packaging", "config", "policy-rules.yaml"), rules)
-        store = os.path.join(pf.base, "keys")
-        os.makedirs(store, mode=0o700, exist_ok=True)
+        # The example policy of policies/ (with its list file and drop-in
+        # folder), copied once so it can be edited; reload with
+        # `ci/demo-gateway stop && ci/demo-gateway start`.
+        rules_dir = os.path.join(directory, "rules")
+        if not os.path.exists(rules_dir):
+            shutil.copytree(os.path.join(source_dir, "policies"), rules_dir)
+        rules = os.path.join(rules_dir, "example.yaml")
         pf.milter("policy").spec.settings.update({
             "policy.rules": rules,
             "plan.secret_file": key,
@@ -100,9 +106,30 @@ def prepare_policy(pf: PostfixInstance, source_dir: str, names: list[str]) -> No
     if "incamail" in names:
         pf.milter("incamail").spec.settings.update({"plan.secret_file": key})
     if "crypto" in names:
-        store = os.path.join(pf.base, "keys")
-        os.makedirs(store, mode=0o700, exist_ok=True)
         pf.milter("crypto").spec.settings.update({"plan.secret_file": key, "keystore.root": store})
+
+
+def seed_key_store(base: str, store: str, bin_dir: str) -> None:
+    """A demo PKI under BASE/demo-pki and a key store under BASE/keys: the
+    demo root as trust anchor, alice@ and bob@example.com with their keys
+    (they sign), someone@partner.example with a certificate only (mail to
+    them is encrypted; the key to read it is BASE/demo-pki/someone.key)."""
+    posternctl = os.path.join(bin_dir, "posternctl")
+    os.makedirs(store, mode=0o700)
+    if not os.access(posternctl, os.X_OK):
+        return
+    pki = SmimePki(os.path.join(base, "demo-pki"), organisation="Postern Demo", days=365)
+
+    def keys(*args: str) -> None:
+        proc = subprocess.run([posternctl, "keys", "import", "--store", store, *args], capture_output=True,
+                              text=True, timeout=60)
+        if proc.returncode != 0:
+            raise HarnessError(f"posternctl keys import {' '.join(args)}: {proc.stdout}{proc.stderr}")
+
+    keys("--anchor", pki.root + ".pem")
+    for name in ("alice", "bob"):
+        keys(pki.bundle(pki.user(name, f"{name}@example.com")))
+    keys(pki.user("someone", "someone@partner.example") + ".pem")
 
 
 def print_welcome(base: str, port: int, state: dict) -> None:
@@ -116,6 +143,9 @@ Mail from 127.0.0.1 counts as internal (mynetworks); example.com is the internal
 Send a first message:
   swaks --server 127.0.0.1:{port} --from bob@example.com --to alice@example.com --header 'Subject: hello'
   swaks --server 127.0.0.1:{port} --from bob@example.com --to someone@example.org --header 'Subject: <im><c> confidential'
+  swaks --server 127.0.0.1:{port} --from bob@example.com --to someone@partner.example --header 'Subject: signed and encrypted'
+    (policies/example.yaml, rule partners-smime; read it with
+     openssl cms -decrypt -recip {base}/demo-pki/someone.pem -inkey {base}/demo-pki/someone.key -in FILE.eml)
 
 Delivered mail, one file per message and recipient (+ .json with the envelope):
   {delivered}/local/     {routes['local']}
@@ -142,7 +172,7 @@ def cmd_start(args: argparse.Namespace, base: str) -> tuple[PostfixInstance, int
     reinject = tuple(n for n in names if n in ("incamail", "crypto")) if "policy" in names else None
     pf = PostfixInstance(base_dir=base, smtp_port=args.port, milters=specs, detach=True, reinject_milters=reinject)
     if "policy" in names or "crypto" in names:
-        prepare_policy(pf, args.source_dir, names)
+        prepare_policy(pf, args.source_dir, names, args.bin_dir)
     log_offset = os.path.getsize(pf.maillog) if os.path.exists(pf.maillog) else 0
     try:
         pf.start()
