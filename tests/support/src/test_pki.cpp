@@ -204,3 +204,12 @@ std::string TestPki::crl_der(const std::vector<const Issued*>& revoked, bool by_
 }
 
 }  // namespace postern::testing
+
+namespace postern::testing {
+
+void add_extension(Issued& cert, const Issued& issuer, int nid, const std::string& value) {
+  add_ext(cert.cert.get(), issuer.cert.get(), nid, value);
+  if (X509_sign(cert.cert.get(), issuer.key.get(), EVP_sha256()) <= 0) throw Error("X509_sign");
+}
+
+}  // namespace postern::testing

@@ -81,3 +81,13 @@ ossl::PkeyPtr make_key(KeyType type);
 std::filesystem::path write_file(const std::filesystem::path& path, const std::string& bytes, unsigned mode = 0644);
 
 }  // namespace postern::testing
+
+namespace postern::testing {
+
+// Adds an X.509v3 extension in OpenSSL config syntax to an issued
+// certificate and signs it again with `issuer`'s key, e.g.
+//   add_extension(alice, pki.intermediate(), NID_info_access, "OCSP;URI:http://127.0.0.1:8080/");
+//   add_extension(alice, pki.intermediate(), NID_crl_distribution_points, "URI:http://127.0.0.1:8081/ca.crl");
+void add_extension(Issued& cert, const Issued& issuer, int nid, const std::string& value);
+
+}  // namespace postern::testing
