@@ -221,6 +221,7 @@ class CryptoSession final : public milter::Session {
   std::optional<Verdict> read_plan(Actions& actions);
   std::optional<Verdict> prepare_outbound(Actions& actions);
   std::optional<Verdict> fallback(Actions& actions, const std::vector<std::string>& missing, const std::string& why);
+  void check_revocation(smime::SecurityStatus& st, X509_STORE* trust, const std::string& qid) const;
   void open_inbound(std::string_view message, std::optional<std::string>& transformed, std::string& security,
                     const std::string& qid);
   std::string protect(std::string_view message);
@@ -404,6 +405,30 @@ Verdict CryptoSession::on_eoh(Actions& actions) {
   return Verdict::proceed();
 }
 
+// A signature that verified is only valid when its chain is not revoked:
+// OCSP or CRLs (common/revocation), under soft or hard fail.
+void CryptoSession::check_revocation(smime::SecurityStatus& st, X509_STORE* trust, const std::string& qid) const {
+  const revocation::Checker* checker = filter_.revocation();
+  if (checker == nullptr) return;
+  std::vector<X509*> carried;
+  carried.reserve(st.certificates.size());
+  for (const auto& c : st.certificates) carried.push_back(c.get());
+  for (auto& sig : st.signatures) {
+    if (sig.verdict != smime::Verdict::valid || !sig.signer) continue;
+    const revocation::ChainResult rc = checker->check_path(sig.signer.get(), trust, carried);
+    if (!rc.accepted_under(checker->settings().mode)) {
+      sig.verdict = smime::Verdict::revoked;
+      sig.reason = rc.text();
+      log::warning(qid, "revocation", {{"signer", safe_text(sig.signer_id)}, {"result", safe_text(rc.text())},
+                                       {"action", "invalid"}});
+    } else if (std::any_of(rc.results.begin(), rc.results.end(),
+                           [](const revocation::Result& r) { return r.status != revocation::Status::good; })) {
+      log::info(qid, "revocation", {{"signer", safe_text(sig.signer_id)}, {"result", safe_text(rc.text())},
+                                    {"action", "soft-fail"}});
+    }
+  }
+}
+
 void CryptoSession::open_inbound(std::string_view message, std::optional<std::string>& transformed,
                                  std::string& security, const std::string& qid) {
   Message& m = *message_;
@@ -430,7 +455,8 @@ void CryptoSession::open_inbound(std::string_view message, std::optional<std::st
   ossl::X509StorePtr trust = filter_.store().verification_store();
   options.trust = trust.get();
   smime::Opened opened = smime::open_message(message, options);
-  const smime::SecurityStatus& st = opened.status;
+  smime::SecurityStatus& st = opened.status;
+  check_revocation(st, trust.get(), qid);
   security = security_value(st);
   // Only a message that was decrypted is replaced; a signed one keeps its
   // signature for the reader's client, and a failure leaves it as it came.
@@ -541,6 +567,15 @@ CryptoFilter::CryptoFilter(Settings settings) : settings_(std::move(settings)) {
   options.max_age = settings_.plan_max_age;
   sealer_ = std::make_unique<plan::Sealer>(plan::Secret::load(settings_.plan_secret_file), options);
   store_ = std::make_shared<keystore::KeyStore>(settings_.keystore_root);
+  if (settings_.revocation != Settings::Revocation::off) {
+    revocation::Settings rs;
+    rs.mode = settings_.revocation == Settings::Revocation::hard_fail ? revocation::Mode::hard_fail
+                                                                        : revocation::Mode::soft_fail;
+    rs.crl_directory = std::filesystem::path(settings_.keystore_root) / "crls";
+    rs.http.request_timeout = settings_.revocation_timeout;
+    rs.max_fetches_per_check = 2;
+    revocation_ = std::make_unique<revocation::Checker>(std::move(rs));
+  }
   if (!settings_.organisation_certificate.empty()) {
     smime::Credential org;
     try {

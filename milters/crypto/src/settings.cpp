@@ -82,6 +82,20 @@ config::Schema build_schema() {
          .doc = "store the certificate of a valid signer whose address is the From address, so replies can be "
                 "encrypted"});
 
+  s.key({.path = "inbound.revocation",
+         .type = Type::string,
+         .default_value = "soft_fail",
+         .doc = "check a valid signer's chain for revocation (OCSP, then CRLs from crls/ of the store or the "
+                "distribution point; docs/revocation.md): soft_fail treats an unreachable responder as not "
+                "revoked, hard_fail as invalid; off checks nothing beyond the store's CRLs",
+         .choices = {"off", "soft_fail", "hard_fail"}});
+  s.key({.path = "inbound.revocation_timeout",
+         .type = Type::duration,
+         .default_value = "5s",
+         .doc = "longest wait for one OCSP or CRL request (at most two requests per certificate)",
+         .min = 100,
+         .max = 60000});
+
   s.section("spool", "Where message bodies are kept while they are transformed");
   s.key({.path = "spool.memory_limit",
          .type = Type::size,
@@ -175,6 +189,11 @@ Settings Settings::from(const config::Config& c) {
     }
   }
   s.harvest = c.get_bool("inbound.harvest");
+  {
+    const std::string& mode = c.get_string("inbound.revocation");
+    s.revocation = mode == "off" ? Revocation::off : mode == "hard_fail" ? Revocation::hard_fail : Revocation::soft_fail;
+    s.revocation_timeout = c.get_duration("inbound.revocation_timeout");
+  }
 
   s.spool_memory_limit = static_cast<std::size_t>(c.get_size("spool.memory_limit"));
   s.spool_directory = c.get_string("spool.directory");

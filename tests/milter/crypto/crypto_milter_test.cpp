@@ -549,6 +549,35 @@ TEST_F(CryptoTest, InboundValidSignatureOnlyIsHarvestedAndKept) {
   EXPECT_EQ(harvested().size(), 1u);
 }
 
+// Revocation (common/revocation): dave's certificate names no OCSP
+// responder or CRL distribution point, so without a local CRL its status is
+// unknown: soft_fail (the default, above) accepts, hard_fail does not.
+TEST_F(CryptoTest, InboundHardFailRefusesASignerWhoseRevocationIsUnknown) {
+  smime::Credential dave = credential(*dave_, *pki_);
+  const std::string original = with_plan(smime::sign_message(inbound_content(), dave));
+  MilterDriver d(filter("inbound: {revocation: hard_fail, revocation_timeout: 500ms}\n"));
+  auto r = d.run(inbound_envelope(), original);
+  ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+  const std::string out = delivered(original, r);
+  EXPECT_EQ(out.find("signature=valid"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Postern-Security: encryption=none; signature="), std::string::npos) << out;
+  EXPECT_TRUE(harvested().empty());
+}
+
+TEST_F(CryptoTest, InboundSignerRevokedByAStoredCrlIsNotValid) {
+  // The intermediate's CRL in the store's crls/ lists dave.
+  testing::write_file(root_ / "crls" / "intermediate.crl.pem", pki_->crl({dave_}), 0644);
+  smime::Credential dave = credential(*dave_, *pki_);
+  const std::string original = with_plan(smime::sign_message(inbound_content(), dave));
+  MilterDriver d(filter());
+  auto r = d.run(inbound_envelope(), original);
+  ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+  const std::string out = delivered(original, r);
+  EXPECT_EQ(out.find("signature=valid"), std::string::npos) << out;
+  EXPECT_NE(out.find("revoked"), std::string::npos) << out;
+  EXPECT_TRUE(harvested().empty());
+}
+
 TEST_F(CryptoTest, InboundUndecryptableIsDeliveredUnchangedWithTheReason) {
   // Encrypted for bob, whose key is not here.
   const std::string protected_message = smime::encrypt_message(inbound_content(), {bob_->cert.get()});

@@ -50,6 +50,7 @@
 #include "postern/keystore/key_store.hpp"
 #include "postern/milter/filter.hpp"
 #include "postern/plan/sealer.hpp"
+#include "postern/revocation/checker.hpp"
 #include "postern/smime/smime.hpp"
 
 namespace postern::crypto {
@@ -66,6 +67,8 @@ class CryptoFilter final : public milter::Filter {
   const Settings& settings() const noexcept { return settings_; }
   plan::Sealer& sealer() const noexcept { return *sealer_; }
   keystore::KeyStore& store() const noexcept { return *store_; }
+  // nullptr when inbound.revocation is off.
+  const revocation::Checker* revocation() const noexcept { return revocation_.get(); }
   // nullptr when no organisation key is configured.
   const smime::Credential* organisation() const noexcept { return organisation_ ? &*organisation_ : nullptr; }
 
@@ -73,6 +76,7 @@ class CryptoFilter final : public milter::Filter {
   Settings settings_;
   std::unique_ptr<plan::Sealer> sealer_;  // verify() keeps a replay guard: not const
   std::shared_ptr<keystore::KeyStore> store_;
+  std::unique_ptr<revocation::Checker> revocation_;  // shared by every session; caches answers
   std::optional<smime::Credential> organisation_;
 };
 

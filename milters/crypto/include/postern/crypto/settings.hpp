@@ -46,6 +46,9 @@ struct Settings {
   std::string organisation_certificate;  // PEM file; "" for none
   std::string organisation_key;          // PEM file (0600); "" for none
   bool harvest = true;
+  enum class Revocation { off, soft_fail, hard_fail };
+  Revocation revocation = Revocation::soft_fail;
+  std::chrono::milliseconds revocation_timeout{5000};
 
   // Spooling of message bodies.
   std::size_t spool_memory_limit = std::size_t{1} << 20;
