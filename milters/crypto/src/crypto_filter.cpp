@@ -61,42 +61,6 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// RFC 3461 §4: xtext for the ORCPT parameter.
-std::string xtext(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= '!' && c <= '~' && c != '+' && c != '=') {
-      out += static_cast<char>(c);
-    } else {
-      out += '+';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// NOTIFY and ORCPT of the original RCPT; ORCPT names the original address
-// when the client gave none, so delivery reports show what the sender wrote.
-std::string dsn_args(const std::vector<std::string>& rcpt_args, const std::string& address) {
-  std::string out;
-  bool orcpt = false;
-  for (std::size_t i = 1; i < rcpt_args.size(); ++i) {
-    const std::string& arg = rcpt_args[i];
-    const bool is_orcpt = core::istarts_with(arg, "ORCPT=");
-    if (is_orcpt || core::istarts_with(arg, "NOTIFY=")) {
-      orcpt = orcpt || is_orcpt;
-      if (!out.empty()) out += ' ';
-      out += arg;
-    }
-  }
-  if (!orcpt) {
-    if (!out.empty()) out += ' ';
-    out += "ORCPT=rfc822;" + xtext(address);
-  }
-  return out;
-}
 
 smime::Credential credential_of(keystore::SigningIdentity& id) {
   smime::Credential c;
@@ -288,7 +252,7 @@ std::optional<Verdict> CryptoSession::incamail_fallback(Actions& actions, const 
     const incamail::Recipient r = rewriter.classify(args.front());
     switch (r.kind) {
       case incamail::Recipient::Kind::external:
-        reroutes.push_back({args.front(), r.rewritten, dsn_args(args, r.address)});
+        reroutes.push_back({args.front(), r.rewritten, incamail::dsn_args(args, r.address)});
         routed.push_back(r.rewritten);
         break;
       case incamail::Recipient::Kind::incamail: routed.push_back("<" + r.address + ">"); break;

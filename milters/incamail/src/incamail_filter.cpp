@@ -33,44 +33,6 @@ std::string human_size(std::uint64_t bytes) {
   return buf;
 }
 
-// RFC 3461 §4: xtext for the ORCPT parameter.
-std::string xtext(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= '!' && c <= '~' && c != '+' && c != '=') {
-      out += static_cast<char>(c);
-    } else {
-      out += '+';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// The DSN parameters Postfix keeps on an added recipient (NOTIFY, ORCPT);
-// ORCPT names the original recipient when the client gave none, so bounces
-// and delivery reports show the address the sender wrote.
-std::string dsn_args(const std::vector<std::string>& rcpt_args, const Recipient& r) {
-  std::string out;
-  bool orcpt = false;
-  for (std::size_t i = 1; i < rcpt_args.size(); ++i) {
-    const std::string& arg = rcpt_args[i];
-    const bool is_orcpt = core::istarts_with(arg, "ORCPT=");
-    if (is_orcpt || core::istarts_with(arg, "NOTIFY=")) {
-      orcpt = orcpt || is_orcpt;
-      if (!out.empty()) out += ' ';
-      out += arg;
-    }
-  }
-  if (!orcpt) {
-    if (!out.empty()) out += ' ';
-    out += "ORCPT=rfc822;" + xtext(r.address);
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) {
@@ -477,7 +439,7 @@ Verdict IncaMailSession::on_eom(Actions& actions) {
   for (const auto& [index, r] : plan.rewrite) {
     const auto& args = message_.recipients[index];
     actions.delete_recipient(args.front());
-    actions.add_recipient(r.rewritten, dsn_args(args, r));
+    actions.add_recipient(r.rewritten, dsn_args(args, r.address));
   }
   log_decision(qid);
   return Verdict::proceed();

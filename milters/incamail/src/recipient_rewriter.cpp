@@ -1,5 +1,7 @@
 #include "postern/incamail/recipient_rewriter.hpp"
 
+#include "postern/core/strings.hpp"
+
 #include <algorithm>
 
 #include "postern/incamail/text.hpp"
@@ -89,6 +91,45 @@ Recipient RecipientRewriter::classify(std::string_view rcpt) const {
   r.kind = Kind::external;
   r.rewritten = target.to_envelope();
   return r;
+}
+
+namespace {
+
+// RFC 3461 §4: xtext for the ORCPT parameter.
+std::string xtext(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= '!' && c <= '~' && c != '+' && c != '=') {
+      out += static_cast<char>(c);
+    } else {
+      out += '+';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string dsn_args(const std::vector<std::string>& rcpt_args, std::string_view original) {
+  std::string out;
+  bool orcpt = false;
+  for (std::size_t i = 1; i < rcpt_args.size(); ++i) {
+    const std::string& arg = rcpt_args[i];
+    const bool is_orcpt = core::istarts_with(arg, "ORCPT=");
+    if (is_orcpt || core::istarts_with(arg, "NOTIFY=")) {
+      orcpt = orcpt || is_orcpt;
+      if (!out.empty()) out += ' ';
+      out += arg;
+    }
+  }
+  if (!orcpt) {
+    if (!out.empty()) out += ' ';
+    out += "ORCPT=rfc822;" + xtext(original);
+  }
+  return out;
 }
 
 }  // namespace postern::incamail

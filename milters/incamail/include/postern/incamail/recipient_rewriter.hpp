@@ -26,6 +26,8 @@
 //   Immutable after construction; classify() is const and reentrant.
 #pragma once
 
+#include <vector>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,5 +54,11 @@ class RecipientRewriter {
  private:
   DomainList internal_domains_;
 };
+
+// The DSN parameters Postfix keeps on a recipient added in place of another
+// (NOTIFY, ORCPT) from the original RCPT's arguments (args[0] is the
+// address); ORCPT names `original` (xtext, RFC 3461) when the client gave
+// none, so delivery reports show the address the sender wrote.
+std::string dsn_args(const std::vector<std::string>& rcpt_args, std::string_view original);
 
 }  // namespace postern::incamail
