@@ -149,6 +149,56 @@ std::optional<IncaMailType> parse_incamail_type(std::string_view s) noexcept {
   return std::nullopt;
 }
 
+const char* to_string(ContentCipher c) noexcept {
+  switch (c) {
+    case ContentCipher::automatic: return "auto";
+    case ContentCipher::cbc: return "cbc";
+    case ContentCipher::gcm: return "gcm";
+  }
+  return "auto";
+}
+
+const char* to_string(Revocation r) noexcept {
+  switch (r) {
+    case Revocation::inherit: return "inherit";
+    case Revocation::off: return "off";
+    case Revocation::soft_fail: return "soft";
+    case Revocation::hard_fail: return "hard";
+  }
+  return "inherit";
+}
+
+const char* to_string(SendKeys k) noexcept {
+  switch (k) {
+    case SendKeys::none: return "none";
+    case SendKeys::smime: return "smime";
+    case SendKeys::pgp: return "pgp";
+    case SendKeys::all: return "all";
+  }
+  return "none";
+}
+
+std::optional<ContentCipher> parse_content_cipher(std::string_view s) noexcept {
+  for (auto c : {ContentCipher::automatic, ContentCipher::cbc, ContentCipher::gcm}) {
+    if (s == to_string(c)) return c;
+  }
+  return std::nullopt;
+}
+
+std::optional<Revocation> parse_revocation(std::string_view s) noexcept {
+  for (auto r : {Revocation::inherit, Revocation::off, Revocation::soft_fail, Revocation::hard_fail}) {
+    if (s == to_string(r)) return r;
+  }
+  return std::nullopt;
+}
+
+std::optional<SendKeys> parse_send_keys(std::string_view s) noexcept {
+  for (auto k : {SendKeys::none, SendKeys::smime, SendKeys::pgp, SendKeys::all}) {
+    if (s == to_string(k)) return k;
+  }
+  return std::nullopt;
+}
+
 std::string encode_payload(const Plan& plan, const Stamp& stamp) {
   if (!valid_nonce(stamp.nonce)) {
     throw std::invalid_argument("plan nonce is not 32 hex digits");
@@ -168,6 +218,7 @@ std::string encode_payload(const Plan& plan, const Stamp& stamp) {
   if (plan.encrypt != EncryptMethod::none) {
     line(out, 'e', to_string(plan.encrypt));
     line(out, 'f', to_string(plan.fallback));
+    if (plan.cipher != ContentCipher::automatic) line(out, 'c', to_string(plan.cipher));
   }
   if (plan.sign) line(out, 's', "1");
   if (plan.decrypt) line(out, 'd', "1");
@@ -186,6 +237,12 @@ std::string encode_payload(const Plan& plan, const Stamp& stamp) {
     line(out, 'x', name);
   }
   if (!plan.subject_tag.empty()) line(out, 'g', plan.subject_tag);
+  if (plan.revocation != Revocation::inherit) line(out, 'o', to_string(plan.revocation));
+  if (plan.remove_signature && plan.verify) line(out, 'u', "1");
+  if (!plan.security_tags.decrypted.empty()) line(out, 'D', plan.security_tags.decrypted);
+  if (!plan.security_tags.signature_valid.empty()) line(out, 'S', plan.security_tags.signature_valid);
+  if (!plan.security_tags.signature_invalid.empty()) line(out, 'B', plan.security_tags.signature_invalid);
+  if (plan.send_keys != SendKeys::none) line(out, 'k', to_string(plan.send_keys));
   return out;
 }
 
@@ -275,6 +332,36 @@ std::optional<StampedPlan> decode_payload(std::string_view payload) {
         if (value->empty()) return std::nullopt;
         p.subject_tag = std::move(*value);
         break;
+      case 'c': {
+        auto c = parse_content_cipher(*value);
+        if (!c || *c == ContentCipher::automatic) return std::nullopt;
+        p.cipher = *c;
+        break;
+      }
+      case 'o': {
+        auto r = parse_revocation(*value);
+        if (!r || *r == Revocation::inherit) return std::nullopt;
+        p.revocation = *r;
+        break;
+      }
+      case 'u':
+        if (*value != "1") return std::nullopt;
+        p.remove_signature = true;
+        break;
+      case 'D':
+      case 'S':
+      case 'B': {
+        if (value->empty()) return std::nullopt;
+        SecurityTags& t = p.security_tags;
+        (key == 'D' ? t.decrypted : key == 'S' ? t.signature_valid : t.signature_invalid) = std::move(*value);
+        break;
+      }
+      case 'k': {
+        auto k = parse_send_keys(*value);
+        if (!k || *k == SendKeys::none) return std::nullopt;
+        p.send_keys = *k;
+        break;
+      }
       default:
         return std::nullopt;
     }
@@ -283,6 +370,10 @@ std::optional<StampedPlan> decode_payload(std::string_view payload) {
   const bool has_nonce = seen_single.find('n') != std::string::npos;
   const bool encrypts = sp.plan.encrypt != EncryptMethod::none;
   if (!has_time || !has_nonce || sp.plan.recipients.empty() || has_fallback != encrypts) {
+    return std::nullopt;
+  }
+  // What encode_payload writes only alongside another key.
+  if ((sp.plan.cipher != ContentCipher::automatic && !encrypts) || (sp.plan.remove_signature && !sp.plan.verify)) {
     return std::nullopt;
   }
   return sp;

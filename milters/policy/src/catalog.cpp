@@ -902,6 +902,7 @@ struct ActionEntry {
   Declaration decl;
   Action::Kind kind;
   ActionCompiler compile;  // nullptr: the action takes no value
+  bool value_optional = false;  // with compile: the bare name is allowed too
 };
 
 // Printable ASCII and tab only: the text goes into an SMTP reply or a header.
@@ -1002,6 +1003,23 @@ bool header_field(const config::Node& a, Action& act, const CompileContext& c, s
   return header_name(*name, act.text, c) && ascii_text(*value, act.value, true, c);
 }
 
+// A subject tag: text without control characters, not blank.
+bool tag_text(const config::Node& a, std::string& out, const CompileContext& c) {
+  if (scalar(a, c) == nullptr) return false;
+  for (char ch : a.text()) {
+    if (static_cast<unsigned char>(ch) < 32 || ch == 127) {
+      c.error(a.where(), "control characters are not allowed in a subject tag");
+      return false;
+    }
+  }
+  if (core::trim(a.text()).empty()) {
+    c.error(a.where(), "must not be empty");
+    return false;
+  }
+  out = a.text();
+  return true;
+}
+
 const std::vector<ActionEntry>& action_table() {
   using K = Action::Kind;
   static const std::vector<ActionEntry> table = {
@@ -1016,13 +1034,15 @@ const std::vector<ActionEntry>& action_table() {
        K::reject,
        [](const config::Node& a, Action& act, const CompileContext& c) { return ascii_text(a, act.text, false, c); }},
       {{"discard", "-", "Accept and silently drop (delete) the message for the recipient."}, K::discard, nullptr},
-      {{"encrypt", "smime | pgp | auto, or {method: ..., fallback: bounce | hold | incamail}",
-        "Encrypt for the recipient; without a key or certificate the fallback decides (default bounce)."},
+      {{"encrypt", "smime | pgp | auto, or {method: ..., fallback: bounce | hold | incamail, cipher: cbc | gcm}",
+        "Encrypt for the recipient; without a key or certificate the fallback decides (default bounce). S/MIME "
+        "cipher: gcm (AuthEnvelopedData) or cbc; without it postern-crypto's setting and the recipients' known "
+        "capabilities decide."},
        K::encrypt,
        [](const config::Node& a, Action& act, const CompileContext& c) {
          const config::Node* method = &a;
          if (a.is_map()) {
-           if (!mapping_keys(a, {"method", "fallback"}, c)) return false;
+           if (!mapping_keys(a, {"method", "fallback", "cipher"}, c)) return false;
            method = a.find("method");
            if (method == nullptr) {
              c.error(a.where(), "encrypt needs a method");
@@ -1036,10 +1056,22 @@ const std::vector<ActionEntry>& action_table() {
              }
              act.fallback = *f;
            }
+           if (const config::Node* ci = a.find("cipher")) {
+             const auto cipher = ci->is_scalar() ? plan::parse_content_cipher(ci->text()) : std::nullopt;
+             if (!cipher || *cipher == plan::ContentCipher::automatic) {
+               c.error(ci->where(), "cipher is one of: cbc, gcm");
+               return false;
+             }
+             act.cipher = *cipher;
+           }
          }
          const auto m = method->is_scalar() ? plan::parse_encrypt_method(method->text()) : std::nullopt;
          if (!m || *m == plan::EncryptMethod::none) {
            c.error(method->where(), "method is one of: smime, pgp, auto");
+           return false;
+         }
+         if (act.cipher != plan::ContentCipher::automatic && *m == plan::EncryptMethod::pgp) {
+           c.error(a.where(), "cipher applies to S/MIME only (method smime or auto)");
            return false;
          }
          act.method = *m;
@@ -1047,7 +1079,68 @@ const std::vector<ActionEntry>& action_table() {
        }},
       {{"sign", "-", "Sign the message."}, K::sign, nullptr},
       {{"decrypt", "-", "Decrypt the message for the recipient."}, K::decrypt, nullptr},
-      {{"verify", "-", "Verify the message's signature and record the result."}, K::verify, nullptr},
+      {{"verify", "-, or {signature: keep | remove}",
+        "Verify the message's signature and record the result; `signature: remove` takes the signature layer "
+        "off a message whose signature is valid (default keep)."},
+       K::verify,
+       [](const config::Node& a, Action& act, const CompileContext& c) {
+         if (!a.is_map()) {
+           c.error(a.where(), "verify takes no value or {signature: keep | remove}");
+           return false;
+         }
+         if (!mapping_keys(a, {"signature"}, c)) return false;
+         const config::Node* sig = a.find("signature");
+         if (sig == nullptr || !sig->is_scalar() || (sig->text() != "keep" && sig->text() != "remove")) {
+           c.error(sig != nullptr ? sig->where() : a.where(), "signature is one of: keep, remove");
+           return false;
+         }
+         act.remove_signature = sig->text() == "remove";
+         return true;
+       },
+       true},
+      {{"revocation", "off | soft_fail | hard_fail",
+        "How postern-crypto checks revocation (OCSP, CRLs) of signers and recipient certificates: hard_fail "
+        "refuses a certificate whose status cannot be learned, soft_fail accepts it; default: the milter's "
+        "setting."},
+       K::revocation,
+       [](const config::Node& a, Action& act, const CompileContext& c) {
+         const std::string_view v = a.is_scalar() ? std::string_view(a.text()) : std::string_view();
+         if (v == "off") {
+           act.revocation = plan::Revocation::off;
+         } else if (v == "soft_fail") {
+           act.revocation = plan::Revocation::soft_fail;
+         } else if (v == "hard_fail") {
+           act.revocation = plan::Revocation::hard_fail;
+         } else {
+           c.error(a.where(), "revocation is one of: off, soft_fail, hard_fail");
+           return false;
+         }
+         return true;
+       }},
+      {{"security_tag", "{decrypted: TEXT, signed: TEXT, invalid: TEXT} (any of them)",
+        "Put a tag in front of the Subject of mail postern-crypto opened: decrypted, with a valid signature, "
+        "or with a signature that is not valid."},
+       K::security_tag,
+       [](const config::Node& a, Action& act, const CompileContext& c) {
+         if (!a.is_map()) {
+           c.error(a.where(), "security_tag takes {decrypted: TEXT, signed: TEXT, invalid: TEXT}");
+           return false;
+         }
+         if (!mapping_keys(a, {"decrypted", "signed", "invalid"}, c)) return false;
+         const std::pair<const char*, std::string*> keys[] = {{"decrypted", &act.tags.decrypted},
+                                                              {"signed", &act.tags.signature_valid},
+                                                              {"invalid", &act.tags.signature_invalid}};
+         for (const auto& [key, target] : keys) {
+           const config::Node* n = a.find(key);
+           if (n == nullptr) continue;
+           if (!tag_text(*n, *target, c)) return false;
+         }
+         if (act.tags.empty()) {
+           c.error(a.where(), "security_tag needs at least one of: decrypted, signed, invalid");
+           return false;
+         }
+         return true;
+       }},
       {{"incamail", "c | p | r", "Send via IncaMail: confidential, personal or registered."},
        K::incamail,
        [](const config::Node& a, Action& act, const CompileContext& c) {
@@ -1067,21 +1160,7 @@ const std::vector<ActionEntry>& action_table() {
        [](const config::Node& a, Action& act, const CompileContext& c) { return header_name(a, act.text, c); }},
       {{"subject_tag", "text", "Put this text in front of the Subject."},
        K::subject_tag,
-       [](const config::Node& a, Action& act, const CompileContext& c) {
-         if (scalar(a, c) == nullptr) return false;
-         for (char ch : a.text()) {
-           if (static_cast<unsigned char>(ch) < 32 || ch == 127) {
-             c.error(a.where(), "control characters are not allowed in a subject tag");
-             return false;
-           }
-         }
-         if (core::trim(a.text()).empty()) {
-           c.error(a.where(), "must not be empty");
-           return false;
-         }
-         act.text = a.text();
-         return true;
-       }},
+       [](const config::Node& a, Action& act, const CompileContext& c) { return tag_text(a, act.text, c); }},
       {{"change_header", "{name: NAME, value: TEXT}",
         "Replace every header of this name by one with this value (added when absent; ends up last)."},
        K::change_header,
@@ -1155,6 +1234,7 @@ std::optional<Action> compile_action(const config::Node& item, const CompileCont
       }
       return action;
     }
+    if (arg == nullptr && entry.value_optional) return action;
     if (arg == nullptr) {
       context.error(name->where(), "action " + config::quote(name->text()) + " needs a value: " +
                                        std::string(entry.decl.argument));

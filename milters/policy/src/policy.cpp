@@ -468,11 +468,21 @@ void apply(const Action& action, const Rule& rule, Decision& d) {
       if (p.encrypt == plan::EncryptMethod::none) {
         p.encrypt = action.method;
         p.fallback = action.fallback;
+        p.cipher = action.cipher;
       }
       break;
     case K::sign: p.sign = true; break;
     case K::decrypt: p.decrypt = true; break;
-    case K::verify: p.verify = true; break;
+    case K::verify:
+      p.verify = true;
+      p.remove_signature = p.remove_signature || action.remove_signature;
+      break;
+    case K::revocation:
+      if (p.revocation == plan::Revocation::inherit) p.revocation = action.revocation;
+      break;
+    case K::security_tag:
+      if (p.security_tags.empty()) p.security_tags = action.tags;
+      break;
     case K::incamail:
       if (p.incamail == plan::IncaMailType::none) p.incamail = action.incamail;
       break;

@@ -21,6 +21,11 @@ Plan full_plan() {
   p.add_headers = {{"X-Note", "line one\r\n\tfolded, 100% \xc3\xa9"}, {"X-Empty", ""}};
   p.remove_headers = {"X-Spam-Flag"};
   p.subject_tag = "[secure]";
+  p.cipher = ContentCipher::gcm;
+  p.revocation = Revocation::hard_fail;
+  p.remove_signature = true;
+  p.security_tags = {"[decrypted]", "[signed]", "[bad signature]"};
+  p.send_keys = SendKeys::all;
   return p;
 }
 
@@ -57,6 +62,15 @@ INSTANTIATE_TEST_SUITE_P(
                                 })},
                       RoundTrip{"incamail_c", only([](Plan& p) { p.incamail = IncaMailType::confidential; })},
                       RoundTrip{"incamail_p", only([](Plan& p) { p.incamail = IncaMailType::personal; })},
+                      RoundTrip{"revocation_off", only([](Plan& p) { p.revocation = Revocation::off; })},
+                      RoundTrip{"revocation_soft", only([](Plan& p) { p.revocation = Revocation::soft_fail; })},
+                      RoundTrip{"cbc",
+                                only([](Plan& p) {
+                                  p.encrypt = EncryptMethod::smime;
+                                  p.cipher = ContentCipher::cbc;
+                                })},
+                      RoundTrip{"one_tag", only([](Plan& p) { p.security_tags.signature_invalid = "[unsigned?]"; })},
+                      RoundTrip{"send_smime_keys", only([](Plan& p) { p.send_keys = SendKeys::smime; })},
                       RoundTrip{"header_value_with_colon", only([](Plan& p) { p.add_headers = {{"X-A", "b: c"}}; })}),
     [](const auto& case_info) { return std::string(case_info.param.label); });
 
@@ -118,6 +132,16 @@ INSTANTIATE_TEST_SUITE_P(
                       BadPayload{"encrypt_without_fallback", kHead + "r=a@b\ne=smime\n"},
                       BadPayload{"fallback_without_encrypt", kHead + "r=a@b\nf=hold\n"},
                       BadPayload{"encrypt_none", kHead + "r=a@b\ne=none\nf=hold\n"},
+                      BadPayload{"cipher_without_encrypt", kHead + "r=a@b\nc=gcm\n"},
+                      BadPayload{"cipher_auto", kHead + "r=a@b\ne=smime\nf=hold\nc=auto\n"},
+                      BadPayload{"cipher_unknown", kHead + "r=a@b\ne=smime\nf=hold\nc=des\n"},
+                      BadPayload{"revocation_inherit", kHead + "r=a@b\no=inherit\n"},
+                      BadPayload{"revocation_unknown", kHead + "r=a@b\no=maybe\n"},
+                      BadPayload{"unwrap_without_verify", kHead + "r=a@b\nu=1\n"},
+                      BadPayload{"unwrap_not_one", kHead + "r=a@b\nv=1\nu=yes\n"},
+                      BadPayload{"empty_security_tag", kHead + "r=a@b\nS=\n"},
+                      BadPayload{"repeated_tag", kHead + "r=a@b\nB=x\nB=y\n"},
+                      BadPayload{"send_keys_none", kHead + "r=a@b\nk=none\n"},
                       BadPayload{"bad_method", kHead + "r=a@b\ne=rot13\nf=hold\n"},
                       BadPayload{"sign_not_1", kHead + "r=a@b\ns=yes\n"},
                       BadPayload{"incamail_x", kHead + "r=a@b\ni=x\n"},

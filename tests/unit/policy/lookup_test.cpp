@@ -296,6 +296,34 @@ TEST(Actions, GenericActionsAccumulate) {
   EXPECT_EQ(d.forward_to, std::vector<std::string>{"audit@example.org"});
 }
 
+TEST(Actions, CryptoOptionsGoIntoThePlanFirstRuleWins) {
+  TempDir dir;
+  const auto p = Policy::load(dir.write(
+      "policy.yaml",
+      "rules:\n"
+      "  - name: one\n"
+      "    actions:\n"
+      "      - encrypt: {method: smime, fallback: hold, cipher: gcm}\n"
+      "      - verify\n"
+      "      - revocation: hard_fail\n"
+      "      - security_tag: {signed: '[signed]', invalid: '[bad signature]'}\n"
+      "  - name: two\n"
+      "    actions:\n"
+      "      - encrypt: {method: smime, cipher: cbc}\n"
+      "      - verify: {signature: remove}\n"
+      "      - revocation: off\n"
+      "      - security_tag: {decrypted: '[decrypted]'}\n"));
+  const Envelope env = envelope();
+  const auto facts = MessageFacts::from_message(kPlain);
+  const Decision d = p->decide(p->subject(env, facts, env.recipients.front()));
+  EXPECT_EQ(d.transforms.cipher, plan::ContentCipher::gcm);
+  EXPECT_EQ(d.transforms.fallback, plan::EncryptFallback::hold);
+  EXPECT_TRUE(d.transforms.verify);
+  EXPECT_TRUE(d.transforms.remove_signature);  // any rule asking to remove it
+  EXPECT_EQ(d.transforms.revocation, plan::Revocation::hard_fail);
+  EXPECT_EQ(d.transforms.security_tags, (plan::SecurityTags{"", "[signed]", "[bad signature]"}));
+}
+
 // ---- new load errors ----
 
 struct ErrorCase {
@@ -355,6 +383,18 @@ INSTANTIATE_TEST_SUITE_P(
                   "unknown key 'txt'"},
         ErrorCase{"change_header_reserved", "rules:\n  - {name: a, actions: [{change_header: {name: X-Postern-Plan, value: x}}]}\n",
                   ":2:48: ", "X-Postern-* headers are reserved"},
+        ErrorCase{"cipher_for_pgp", "rules:\n  - {name: a, actions: [{encrypt: {method: pgp, cipher: gcm}}]}\n", ":2:35: ",
+                  "cipher applies to S/MIME only"},
+        ErrorCase{"bad_cipher", "rules:\n  - {name: a, actions: [{encrypt: {method: smime, cipher: des}}]}\n", ":2:59: ",
+                  "cipher is one of: cbc, gcm"},
+        ErrorCase{"bad_revocation", "rules:\n  - {name: a, actions: [{revocation: soft}]}\n", ":2:38: ",
+                  "revocation is one of: off, soft_fail, hard_fail"},
+        ErrorCase{"verify_bad_signature", "rules:\n  - {name: a, actions: [{verify: {signature: strip}}]}\n", ":2:46: ",
+                  "signature is one of: keep, remove"},
+        ErrorCase{"security_tag_empty", "rules:\n  - {name: a, actions: [{security_tag: {}}]}\n", ":2:40: ",
+                  "security_tag needs at least one of"},
+        ErrorCase{"security_tag_control", "rules:\n  - {name: a, actions: [{security_tag: {signed: \"a\\tb\"}}]}\n",
+                  ":2:49: ", "control characters are not allowed"},
         ErrorCase{"acknowledge_empty", "rules:\n  - {name: a, actions: [{acknowledge: ' '}]}\n", ":2:39: ", "must not be empty"},
         ErrorCase{"unknown_placeholder", "rules:\n  - {name: a, actions: [{acknowledge: 'hi ${name}'}]}\n", ":2:39: ",
                   "unknown placeholder in 'hi ${name}'; known: ${sender}"},

@@ -155,7 +155,9 @@ TEST_F(ExplainRun, JsonCarriesTheSameFacts) {
   EXPECT_THAT(r.out, HasSubstr("{\"condition\":\"subject_contains: viagra\",\"depth\":0,\"matched\":false,\"failed\":false,"
                                "\"seen\":\"hello\"}"));
   EXPECT_THAT(r.out, HasSubstr("\"groups\":[{\"recipients\":[\"b@partner.example\"],\"encrypt\":\"pgp\",\"fallback\":\"bounce\","
-                               "\"sign\":true,\"decrypt\":false,\"verify\":false,\"incamail\":\"none\",\"add_headers\":[],"
+                               "\"cipher\":\"auto\",\"sign\":true,\"decrypt\":false,\"verify\":false,"
+                               "\"remove_signature\":false,\"revocation\":\"inherit\",\"security_tags\":{\"decrypted\":\"\","
+                               "\"signed\":\"\",\"invalid\":\"\"},\"send_keys\":\"none\",\"incamail\":\"none\",\"add_headers\":[],"
                                "\"remove_headers\":[],\"subject_tag\":\"\"}]"));
 }
 

@@ -56,10 +56,18 @@ std::string describe(const plan::Plan& p) {
   auto add = [&out](const std::string& s) { out += (out.empty() ? "" : " ") + s; };
   if (p.encrypt != plan::EncryptMethod::none) {
     add(std::string("encrypt=") + to_string(p.encrypt) + " fallback=" + to_string(p.fallback));
+    if (p.cipher != plan::ContentCipher::automatic) add(std::string("cipher=") + to_string(p.cipher));
   }
   if (p.sign) add("sign");
   if (p.decrypt) add("decrypt");
-  if (p.verify) add("verify");
+  if (p.verify) add(p.remove_signature ? "verify signature=remove" : "verify");
+  if (p.revocation != plan::Revocation::inherit) add(std::string("revocation=") + to_string(p.revocation));
+  if (!p.security_tags.decrypted.empty()) add("security_tag.decrypted=" + printable(p.security_tags.decrypted));
+  if (!p.security_tags.signature_valid.empty()) add("security_tag.signed=" + printable(p.security_tags.signature_valid));
+  if (!p.security_tags.signature_invalid.empty()) {
+    add("security_tag.invalid=" + printable(p.security_tags.signature_invalid));
+  }
+  if (p.send_keys != plan::SendKeys::none) add(std::string("send_keys=") + to_string(p.send_keys));
   if (p.incamail != plan::IncaMailType::none) add(std::string("incamail=") + to_string(p.incamail));
   for (const auto& h : p.add_headers) add("add_header=" + printable(h.name + ": " + h.value));
   for (const auto& h : p.remove_headers) add("remove_header=" + h);
@@ -105,8 +113,14 @@ std::string plan_json(const plan::Plan& p) {
   for (std::size_t i = 0; i < p.recipients.size(); ++i) out += (i ? "," : "") + json_string(p.recipients[i]);
   out += "],\"encrypt\":" + json_string(to_string(p.encrypt));
   out += ",\"fallback\":" + json_string(to_string(p.fallback));
+  out += ",\"cipher\":" + json_string(to_string(p.cipher));
   out += std::string(",\"sign\":") + json_bool(p.sign) + ",\"decrypt\":" + json_bool(p.decrypt) +
-         ",\"verify\":" + json_bool(p.verify);
+         ",\"verify\":" + json_bool(p.verify) + ",\"remove_signature\":" + json_bool(p.remove_signature);
+  out += ",\"revocation\":" + json_string(to_string(p.revocation));
+  out += ",\"security_tags\":{\"decrypted\":" + json_string(p.security_tags.decrypted) +
+         ",\"signed\":" + json_string(p.security_tags.signature_valid) +
+         ",\"invalid\":" + json_string(p.security_tags.signature_invalid) + "}";
+  out += ",\"send_keys\":" + json_string(to_string(p.send_keys));
   out += ",\"incamail\":" + json_string(to_string(p.incamail)) + ",\"add_headers\":[";
   for (std::size_t i = 0; i < p.add_headers.size(); ++i) {
     out += (i ? "," : "") + std::string("{\"name\":") + json_string(p.add_headers[i].name) +

@@ -156,7 +156,7 @@ class Condition {
 struct Action {
   enum class Kind {
     no_processing, reject, hold, discard, encrypt, sign, decrypt, verify, incamail, add_header, remove_header,
-    subject_tag, change_header, acknowledge, alert, generate_keys, redirect, forward
+    subject_tag, change_header, acknowledge, alert, generate_keys, redirect, forward, revocation, security_tag
   };
   Kind kind = Kind::no_processing;
   std::string text;  // reject text, hold reason, header name, subject tag, acknowledge/alert text
@@ -165,6 +165,10 @@ struct Action {
   plan::EncryptMethod method = plan::EncryptMethod::none;
   plan::EncryptFallback fallback = plan::EncryptFallback::bounce;
   plan::IncaMailType incamail = plan::IncaMailType::none;
+  plan::ContentCipher cipher = plan::ContentCipher::automatic;  // encrypt
+  bool remove_signature = false;                                // verify
+  plan::Revocation revocation = plan::Revocation::inherit;      // revocation
+  plan::SecurityTags tags;                                      // security_tag
   core::Location where;
   std::string yaml;  // the action as written, in YAML flow form (policy dump)
 };
