@@ -1,6 +1,8 @@
 #include "postern/core/net.hpp"
 
 #include <arpa/inet.h>
+#include <climits>
+#include <unistd.h>
 #include <netinet/in.h>
 
 #include <charconv>
@@ -154,6 +156,12 @@ bool contains_any(const std::vector<Network>& networks, const IpAddress& address
     }
   }
   return false;
+}
+
+std::string host_name() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
 }
 
 }  // namespace postern::core

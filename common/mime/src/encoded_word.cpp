@@ -264,4 +264,24 @@ std::string encode_header_text(std::string_view field_name, std::string_view utf
   return out;
 }
 
+std::optional<std::string> tagged_subject(const std::optional<std::string>& raw, std::string_view tag,
+                                          std::string_view eol) {
+  if (!raw) return " " + std::string(tag);
+  const std::string decoded = decode_header_text(*raw);
+  if (core::icontains(decoded, tag)) return std::nullopt;
+  std::string_view rest = *raw;
+  rest.remove_prefix(std::min(rest.size(), rest.find_first_not_of(" \t\r\n")));
+  const bool ascii_tag = std::all_of(tag.begin(), tag.end(), [](char c) { return c >= ' ' && c <= '~'; });
+  if (ascii_tag && !core::istarts_with(rest, "=?")) {
+    std::string value = " " + std::string(tag);
+    if (!rest.empty()) value += " " + std::string(rest);
+    return value;
+  }
+  try {
+    return encode_header_text("Subject", std::string(tag) + " " + decoded, eol);
+  } catch (const std::invalid_argument&) {
+    return encode_header_text("Subject", core::escape_controls(std::string(tag) + " " + decoded), eol);
+  }
+}
+
 }  // namespace postern::mime

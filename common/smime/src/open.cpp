@@ -334,19 +334,24 @@ bool has_hp(std::string_view entity) {
   return type && (type->param("hp") != nullptr || type->param("protected-headers") != nullptr);
 }
 
-// The outer fields with the protected copies from `inner` in place of
-// theirs, then the inner entity's Content-* fields and body.
-std::string restore(std::string_view message, std::string_view inner, bool hp) {
+// The outer fields with the protected copies from `protected_source` (the
+// innermost entity) in place of theirs, then `inner`'s Content-* fields and
+// body.
+std::string restore(std::string_view message, std::string_view inner, std::string_view protected_source, bool hp) {
   const mime::HeaderBlock outer_block = mime::HeaderBlock::parse(message);
   const mime::HeaderBlock inner_block = mime::HeaderBlock::parse(inner);
   std::vector<mime::Header> outer;
   std::vector<mime::Header> content;
   std::vector<mime::Header> protected_fields;
   for (const mime::Header& field : inner_block.fields()) {
-    if (detail::is_content_field(field.name)) {
-      content.push_back(field);
-    } else if (hp && !core::iequals(field.name, "HP-Outer")) {
-      protected_fields.push_back(field);
+    if (detail::is_content_field(field.name)) content.push_back(field);
+  }
+  if (hp) {
+    const mime::HeaderBlock source_block = mime::HeaderBlock::parse(protected_source);
+    for (const mime::Header& field : source_block.fields()) {
+      if (!detail::is_content_field(field.name) && !core::iequals(field.name, "HP-Outer")) {
+        protected_fields.push_back(field);
+      }
     }
   }
   for (const mime::Header& field : outer_block.fields()) {
@@ -399,10 +404,26 @@ Opened open_message(std::string_view message, const OpenOptions& options) {
   const std::string from = from_address(message, options);
   std::string current;
   bool opened_any = false;
+  // keep_signed_layers: the signed entity to deliver; "" for none, and
+  // `kept_is_message` when it is the message as it came.
+  std::string kept;
+  bool kept_is_message = false;
   for (;;) {
     const std::string_view view = opened_any ? std::string_view(current) : message;
     SecurityStatus step;
     std::string inner = open_layer(view, options, from, step);
+    if (options.keep_signed_layers && step.failure == Failure::none) {
+      if (step.encrypted) {
+        kept.clear();
+        kept_is_message = false;
+      } else if (!step.signatures.empty() && kept.empty() && !kept_is_message) {
+        if (opened_any) {
+          kept = current;
+        } else {
+          kept_is_message = true;
+        }
+      }
+    }
     for (SignatureResult& sig : step.signatures) status.signatures.push_back(std::move(sig));
     for (ossl::X509Ptr& cert : step.certificates) status.certificates.push_back(std::move(cert));
     status.encrypted = status.encrypted || step.encrypted;
@@ -424,7 +445,12 @@ Opened open_message(std::string_view message, const OpenOptions& options) {
   }
   try {
     status.header_protection = has_hp(current);
-    opened.message = restore(message, current, status.header_protection);
+    if (kept_is_message) {
+      opened.message.assign(message);
+    } else {
+      opened.message = restore(message, kept.empty() ? std::string_view(current) : std::string_view(kept), current,
+                               status.header_protection);
+    }
   } catch (const mime::LimitError& e) {
     status.failure = Failure::too_large;
     status.detail = e.what();

@@ -16,6 +16,7 @@
 #include "postern/log/log.hpp"
 #include "postern/mime/address.hpp"
 #include "postern/mime/body_spool.hpp"
+#include "postern/mime/encoded_word.hpp"
 #include "postern/mime/header.hpp"
 #include "postern/ossl/certificate.hpp"
 #include "postern/ossl/pem_der.hpp"
@@ -61,6 +62,16 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+
+// Puts `tag` in front of the first Subject (or adds one).
+void tag_subject(std::vector<Field>& fields, const std::string& tag) {
+  for (Field& f : fields) {
+    if (!core::iequals(f.name, "Subject")) continue;
+    if (auto value = mime::tagged_subject(f.value, tag, "\n")) f.value = std::move(*value);
+    return;
+  }
+  fields.push_back({"Subject", *mime::tagged_subject(std::nullopt, tag, "\n")});
+}
 
 smime::Credential credential_of(keystore::SigningIdentity& id) {
   smime::Credential c;
@@ -144,6 +155,8 @@ class CryptoSession final : public milter::Session {
     std::vector<Reroute> reroutes;
     // Inbound.
     bool open = false;
+    std::string auth_results;  // Authentication-Results value, "" for none
+    std::string tag;           // the plan's security tag for what was found
     std::unique_ptr<mime::BodySpool> spool;
   };
 
@@ -185,6 +198,7 @@ class CryptoSession final : public milter::Session {
   std::optional<Verdict> read_plan(Actions& actions);
   std::optional<Verdict> prepare_outbound(Actions& actions);
   std::optional<Verdict> fallback(Actions& actions, const std::vector<std::string>& missing, const std::string& why);
+  std::optional<revocation::Mode> revocation_mode() const;
   void check_revocation(smime::SecurityStatus& st, X509_STORE* trust, const std::string& qid) const;
   void open_inbound(std::string_view message, std::optional<std::string>& transformed, std::string& security,
                     const std::string& qid);
@@ -369,18 +383,36 @@ Verdict CryptoSession::on_eoh(Actions& actions) {
   return Verdict::proceed();
 }
 
+// The plan's revocation choice (a policy rule's `revocation` action), else
+// the milter's inbound.revocation; nullopt: no checking beyond the store's CRLs.
+std::optional<revocation::Mode> CryptoSession::revocation_mode() const {
+  switch (message_->plan.revocation) {
+    case plan::Revocation::off: return std::nullopt;
+    case plan::Revocation::soft_fail: return revocation::Mode::soft_fail;
+    case plan::Revocation::hard_fail: return revocation::Mode::hard_fail;
+    case plan::Revocation::inherit: break;
+  }
+  switch (settings_.revocation) {
+    case Settings::Revocation::off: return std::nullopt;
+    case Settings::Revocation::soft_fail: return revocation::Mode::soft_fail;
+    case Settings::Revocation::hard_fail: return revocation::Mode::hard_fail;
+  }
+  return std::nullopt;
+}
+
 // A signature that verified is only valid when its chain is not revoked:
 // OCSP or CRLs (common/revocation), under soft or hard fail.
 void CryptoSession::check_revocation(smime::SecurityStatus& st, X509_STORE* trust, const std::string& qid) const {
   const revocation::Checker* checker = filter_.revocation();
-  if (checker == nullptr) return;
+  const std::optional<revocation::Mode> mode = revocation_mode();
+  if (checker == nullptr || !mode) return;
   std::vector<X509*> carried;
   carried.reserve(st.certificates.size());
   for (const auto& c : st.certificates) carried.push_back(c.get());
   for (auto& sig : st.signatures) {
     if (sig.verdict != smime::Verdict::valid || !sig.signer) continue;
     const revocation::ChainResult rc = checker->check_path(sig.signer.get(), trust, carried);
-    if (!rc.accepted_under(checker->settings().mode)) {
+    if (!rc.accepted_under(*mode)) {
       sig.verdict = smime::Verdict::revoked;
       sig.reason = rc.text();
       log::warning(qid, "revocation", {{"signer", safe_text(sig.signer_id)}, {"result", safe_text(rc.text())},
@@ -418,13 +450,19 @@ void CryptoSession::open_inbound(std::string_view message, std::optional<std::st
   }
   ossl::X509StorePtr trust = filter_.store().verification_store();
   options.trust = trust.get();
+  // Signatures stay for the reader's client unless the plan removes them.
+  options.keep_signed_layers = !m.plan.remove_signature;
   smime::Opened opened = smime::open_message(message, options);
   smime::SecurityStatus& st = opened.status;
   check_revocation(st, trust.get(), qid);
   security = security_value(st);
-  // Only a message that was decrypted is replaced; a signed one keeps its
-  // signature for the reader's client, and a failure leaves it as it came.
-  if (st.encrypted && st.failure == smime::Failure::none) transformed = std::move(opened.message);
+  if (settings_.authentication_results) m.auth_results = authentication_results_value(st, settings_.authserv_id);
+  m.tag = security_tag(st, m.plan.security_tags);
+  // A decrypted message is replaced, and a signed one when the plan takes
+  // the signature off; a failure leaves the message as it came.
+  if (st.failure == smime::Failure::none && st.layers > 0 && (st.encrypted || m.plan.remove_signature)) {
+    transformed = std::move(opened.message);
+  }
 
   int harvested = 0;
   if (m.plan.verify && settings_.harvest) {
@@ -488,8 +526,14 @@ Verdict CryptoSession::on_eom(Actions& actions) {
 
     std::vector<Field> after = transformed ? fields_of(*transformed) : m.fields;
     if (m.open) {
-      std::erase_if(after, [](const Field& f) { return core::iequals(f.name, kSecurityHeader); });
+      std::erase_if(after, [&](const Field& f) {
+        return core::iequals(f.name, kSecurityHeader) ||
+               (settings_.authentication_results && core::iequals(f.name, "Authentication-Results") &&
+                is_smime_result(f.value, settings_.authserv_id));
+      });
       after.push_back({std::string(kSecurityHeader), security});
+      if (!m.auth_results.empty()) after.push_back({"Authentication-Results", m.auth_results});
+      if (!m.tag.empty()) tag_subject(after, m.tag);
     }
     std::size_t body_offset = 0;
     if (transformed) {
@@ -531,10 +575,12 @@ CryptoFilter::CryptoFilter(Settings settings) : settings_(std::move(settings)) {
   options.max_age = settings_.plan_max_age;
   sealer_ = std::make_unique<plan::Sealer>(plan::Secret::load(settings_.plan_secret_file), options);
   store_ = std::make_shared<keystore::KeyStore>(settings_.keystore_root);
-  if (settings_.revocation != Settings::Revocation::off) {
+  {
+    // Always there: a policy rule may ask for checking when the milter's
+    // setting is off. It runs in soft_fail mode, which checks the whole
+    // chain, and each plan's mode is applied to its answers.
     revocation::Settings rs;
-    rs.mode = settings_.revocation == Settings::Revocation::hard_fail ? revocation::Mode::hard_fail
-                                                                        : revocation::Mode::soft_fail;
+    rs.mode = revocation::Mode::soft_fail;
     rs.crl_directory = std::filesystem::path(settings_.keystore_root) / "crls";
     rs.http.request_timeout = settings_.revocation_timeout;
     rs.max_fetches_per_check = 2;

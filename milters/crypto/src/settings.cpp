@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "postern/core/net.hpp"
 #include "postern/core/error.hpp"
 #include "postern/milter/program.hpp"
 #include "postern/plan/secret.hpp"
@@ -87,8 +88,18 @@ config::Schema build_schema() {
          .default_value = "soft_fail",
          .doc = "check a valid signer's chain for revocation (OCSP, then CRLs from crls/ of the store or the "
                 "distribution point; docs/revocation.md): soft_fail treats an unreachable responder as not "
-                "revoked, hard_fail as invalid; off checks nothing beyond the store's CRLs",
+                "revoked, hard_fail as invalid; off checks nothing beyond the store's CRLs. A policy rule's "
+                "`revocation` action overrides it for its mail",
          .choices = {"off", "soft_fail", "hard_fail"}});
+  s.key({.path = "inbound.authentication_results",
+         .type = Type::boolean,
+         .default_value = "true",
+         .doc = "add an Authentication-Results field (RFC 7281 method smime) for each signed message opened, and "
+                "remove incoming smime results that claim authserv_id"});
+  s.key({.path = "inbound.authserv_id",
+         .type = Type::string,
+         .default_value = "\"\"",
+         .doc = "authserv-id of that field, as postern-spf's spf.authserv_id (empty: this host's name)"});
   s.key({.path = "inbound.revocation_timeout",
          .type = Type::duration,
          .default_value = "5s",
@@ -189,6 +200,14 @@ Settings Settings::from(const config::Config& c) {
     }
   }
   s.harvest = c.get_bool("inbound.harvest");
+  s.authentication_results = c.get_bool("inbound.authentication_results");
+  s.authserv_id = c.get_string("inbound.authserv_id");
+  if (s.authserv_id.empty()) s.authserv_id = core::host_name();
+  if (s.authserv_id.empty() || !printable_ascii(s.authserv_id) ||
+      s.authserv_id.find_first_of(" ;()\"\\") != std::string::npos) {
+    problems.push_back({c.where("inbound.authserv_id"),
+                        "inbound.authserv_id must be a token (printable ASCII without spaces, ';' or parentheses)"});
+  }
   {
     const std::string& mode = c.get_string("inbound.revocation");
     s.revocation = mode == "off" ? Revocation::off : mode == "hard_fail" ? Revocation::hard_fail : Revocation::soft_fail;

@@ -11,10 +11,6 @@ namespace postern::policy::detail {
 
 namespace {
 
-bool printable_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= ' ' && c <= '~'; });
-}
-
 bool removed_by(const plan::Plan& edits, std::string_view name) {
   return std::any_of(edits.remove_headers.begin(), edits.remove_headers.end(),
                      [&](const std::string& n) { return core::iequals(n, name); });
@@ -33,23 +29,7 @@ void delete_all(const std::vector<Field>& fields, std::string_view name, milter:
 bool is_internal_header(std::string_view name) noexcept { return core::istarts_with(name, "X-Postern-"); }
 
 std::optional<std::string> tagged_subject(const std::optional<std::string>& raw, std::string_view tag) {
-  if (!raw) return " " + std::string(tag);
-  const std::string decoded = mime::decode_header_text(*raw);
-  if (core::icontains(decoded, tag)) return std::nullopt;
-  std::string_view rest = *raw;
-  rest.remove_prefix(std::min(rest.size(), rest.find_first_not_of(" \t\r\n")));
-  if (printable_ascii(tag) && !core::istarts_with(rest, "=?")) {
-    std::string value = " " + std::string(tag);
-    if (!rest.empty()) value += " " + std::string(rest);
-    return value;
-  }
-  // A non-ASCII tag, or a subject starting with an encoded word (the space
-  // between two encoded words would vanish): write the whole subject anew.
-  try {
-    return mime::encode_header_text("Subject", std::string(tag) + " " + decoded, "\n");
-  } catch (const std::invalid_argument&) {
-    return mime::encode_header_text("Subject", core::escape_controls(std::string(tag) + " " + decoded), "\n");
-  }
+  return mime::tagged_subject(raw, tag, "\n");
 }
 
 std::string header_block(const std::vector<Field>& fields) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "postern/core/net.hpp"
 #include "postern/core/error.hpp"
 #include "postern/ldap/settings.hpp"
 #include "postern/milter/program.hpp"
@@ -102,12 +103,6 @@ config::Schema build_schema() {
   return s;
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
-}
-
 }  // namespace
 
 const config::Schema& filter_schema() {
@@ -127,7 +122,7 @@ FilterSettings FilterSettings::from(const config::Config& c) {
   s.smtp.command_timeout = c.get_duration("reinjection.timeout");
   s.smtp.data_timeout = 3 * s.smtp.command_timeout;
   s.hostname = c.get_string("notifications.hostname");
-  if (s.hostname.empty()) s.hostname = host_name();
+  if (s.hostname.empty()) s.hostname = core::host_name();
   if (s.hostname.find_first_of(" \t\r\n<>@") != std::string::npos) {
     problems.push_back({c.where("notifications.hostname"), "notifications.hostname: not a host name"});
   }

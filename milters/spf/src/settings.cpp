@@ -4,6 +4,7 @@
 
 #include <climits>
 
+#include "postern/core/net.hpp"
 #include "postern/core/error.hpp"
 #include "postern/core/strings.hpp"
 #include "postern/milter/program.hpp"
@@ -166,14 +167,6 @@ std::vector<std::string> lowered(const std::vector<std::string>& list) {
   return out;
 }
 
-std::string host_name() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
-    return "localhost";
-  }
-  return buf;
-}
-
 std::uint32_t seconds(std::chrono::milliseconds ms) { return static_cast<std::uint32_t>(ms.count() / 1000); }
 
 }  // namespace
@@ -195,7 +188,7 @@ bool domain_listed(const std::vector<std::string>& list, std::string_view domain
 Settings Settings::from(const config::Config& c) {
   Settings s;
   s.mode = c.get_string("spf.mode") == "securemail" ? Mode::securemail : Mode::best_effort;
-  s.authserv_id = c.get_string("spf.authserv_id").empty() ? host_name() : c.get_string("spf.authserv_id");
+  s.authserv_id = c.get_string("spf.authserv_id").empty() ? core::host_name() : c.get_string("spf.authserv_id");
   for (char ch : s.authserv_id) {
     if (ch == ';' || ch == ' ' || ch == '(' || ch == '"' || static_cast<unsigned char>(ch) < 0x21 ||
         static_cast<unsigned char>(ch) > 0x7e) {

@@ -247,8 +247,9 @@ class CryptoTest : public ::testing::Test {
   }
 
   // The inbound message with the plan in front and Received on top.
-  std::string with_plan(const std::string& message) const {
-    return "Received: from mx.partner.example\r\nX-Postern-Plan: " + fold(seal(inbound_plan())) + "\r\n" + message;
+  std::string with_plan(const std::string& message) const { return with_plan(message, inbound_plan()); }
+  std::string with_plan(const std::string& message, const plan::Plan& p) const {
+    return "Received: from mx.partner.example\r\nX-Postern-Plan: " + fold(seal(p)) + "\r\n" + message;
   }
 
   std::vector<keystore::Entry> harvested() const {
@@ -576,6 +577,115 @@ TEST_F(CryptoTest, InboundSignerRevokedByAStoredCrlIsNotValid) {
   EXPECT_EQ(out.find("signature=valid"), std::string::npos) << out;
   EXPECT_NE(out.find("revoked"), std::string::npos) << out;
   EXPECT_TRUE(harvested().empty());
+}
+
+TEST_F(CryptoTest, InboundSignatureLayerIsKeptAfterDecryptionUnlessThePlanRemovesIt) {
+  smime::Credential dave = credential(*dave_, *pki_);
+  const std::string protected_message =
+      smime::sign_and_encrypt_message(inbound_content(), dave, {alice_->cert.get()});
+  {
+    const std::string original = with_plan(protected_message);
+    MilterDriver d(filter());
+    auto r = d.run(inbound_envelope(), original);
+    ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+    const std::string out = delivered(original, r);
+    EXPECT_EQ(out.find("enveloped-data"), std::string::npos) << out;
+    EXPECT_NE(out.find("Content-Type: multipart/signed"), std::string::npos) << out;
+    EXPECT_NE(out.find("Der Vertrag liegt bei."), std::string::npos);
+    // The reader's client (here smime itself) can still check it.
+    const smime::Opened again = smime::open_message(out.substr(out.find("From: Dave")), {});
+    EXPECT_EQ(again.status.failure, smime::Failure::none) << again.status.detail;
+    EXPECT_TRUE(again.status.is_signed());
+  }
+  plan::Plan p = inbound_plan();
+  p.remove_signature = true;
+  {
+    const std::string original = with_plan(protected_message, p);
+    MilterDriver d(filter());
+    auto r = d.run(inbound_envelope(), original);
+    ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+    const std::string out = delivered(original, r);
+    EXPECT_EQ(out.find("multipart/signed"), std::string::npos) << out;
+    EXPECT_NE(out.find("Content-Type: text/plain; charset=us-ascii"), std::string::npos) << out;
+    EXPECT_NE(out.find("signature=valid; signer=dave@partner.example"), std::string::npos) << out;
+  }
+  {
+    // Signed only: the layer comes off as well.
+    const std::string original = with_plan(smime::sign_message(inbound_content(), dave), p);
+    MilterDriver d(filter());
+    auto r = d.run(inbound_envelope(), original);
+    ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+    EXPECT_TRUE(r.body_replaced);
+    const std::string out = delivered(original, r);
+    EXPECT_EQ(out.find("pkcs7-signature"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\n\r\nDer Vertrag liegt bei.\r\n"), std::string::npos) << out;
+  }
+}
+
+TEST_F(CryptoTest, InboundResultIsInAuthenticationResultsAndTheSubjectTag) {
+  smime::Credential dave = credential(*dave_, *pki_);
+  plan::Plan p = inbound_plan();
+  p.security_tags = {"[decrypted]", "[signed]", "[signature not valid]"};
+  const std::string forged =
+      "Authentication-Results: mx.example.org; smime=pass body.smime-identifier=ceo@example.org\r\n"
+      "Authentication-Results: other.example; smime=pass\r\n";
+  {
+    const std::string original =
+        with_plan(forged + smime::sign_and_encrypt_message(inbound_content(), dave, {alice_->cert.get()}), p);
+    MilterDriver d(filter("inbound: {authserv_id: mx.example.org}\n"));
+    auto r = d.run(inbound_envelope(), original);
+    ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+    const std::string out = delivered(original, r);
+    EXPECT_NE(out.find("Subject: [decrypted] [signed] Vertrag\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("Authentication-Results: mx.example.org;\r\n\tsmime=pass "
+                       "body.smime-identifier=dave@partner.example body.smime-serial="),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(out.find("ceo@example.org"), std::string::npos) << "the forged result claiming our id is gone";
+    EXPECT_NE(out.find("Authentication-Results: other.example; smime=pass"), std::string::npos);
+  }
+  {
+    std::string signed_message = smime::sign_message(inbound_content(), dave);
+    signed_message.replace(signed_message.find("Der Vertrag"), 3, "Ein");
+    const std::string original = with_plan(signed_message, p);
+    MilterDriver d(filter("inbound: {authserv_id: mx.example.org}\n"));
+    auto r = d.run(inbound_envelope(), original);
+    const std::string out = delivered(original, r);
+    EXPECT_NE(out.find("Subject: [signature not valid] Vertrag\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\tsmime=fail body.smime-identifier=dave@partner.example"), std::string::npos) << out;
+  }
+  {
+    const std::string original = with_plan(smime::sign_message(inbound_content(), dave), p);
+    MilterDriver d(filter("inbound: {authserv_id: mx.example.org, authentication_results: false}\n"));
+    auto r = d.run(inbound_envelope(), original);
+    const std::string out = delivered(original, r);
+    EXPECT_NE(out.find("Subject: [signed] Vertrag\r\n"), std::string::npos) << out;
+    EXPECT_EQ(out.find("Authentication-Results"), std::string::npos) << out;
+  }
+}
+
+TEST_F(CryptoTest, PlanRevocationChoiceOverridesTheMilterSetting) {
+  // As in InboundHardFailRefusesASignerWhoseRevocationIsUnknown: dave's
+  // status cannot be learned.
+  smime::Credential dave = credential(*dave_, *pki_);
+  plan::Plan hard = inbound_plan();
+  hard.revocation = plan::Revocation::hard_fail;
+  {
+    const std::string original = with_plan(smime::sign_message(inbound_content(), dave), hard);
+    MilterDriver d(filter());  // the milter says soft_fail
+    auto r = d.run(inbound_envelope(), original);
+    const std::string out = delivered(original, r);
+    EXPECT_NE(out.find("X-Postern-Security: encryption=none; signature=revoked"), std::string::npos) << out;
+  }
+  plan::Plan off = inbound_plan();
+  off.revocation = plan::Revocation::off;
+  {
+    const std::string original = with_plan(smime::sign_message(inbound_content(), dave), off);
+    MilterDriver d(filter("inbound: {revocation: hard_fail}\n"));
+    auto r = d.run(inbound_envelope(), original);
+    const std::string out = delivered(original, r);
+    EXPECT_NE(out.find("X-Postern-Security: encryption=none; signature=valid"), std::string::npos) << out;
+  }
 }
 
 TEST_F(CryptoTest, InboundUndecryptableIsDeliveredUnchangedWithTheReason) {

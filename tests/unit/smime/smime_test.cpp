@@ -155,6 +155,41 @@ TEST_F(SmimeTest, SignThenEncryptWithHeaderProtection) {
   EXPECT_NE(opened.message.find("Received: from a.example"), std::string::npos);
 }
 
+TEST_F(SmimeTest, KeepSignedLayersLeavesTheSignatureForTheReader) {
+  const Credential alice = pki().credential("alice");
+  const Credential bob = pki().credential("bob");
+  const std::string out = sign_and_encrypt_message(kMessage, alice, {bob.cert.get()}, {},
+                                                   {.header_protection = {.enabled = true, .placeholder_subject = "[protected]"}});
+  OpenOptions keep = options({&bob});
+  keep.keep_signed_layers = true;
+  const Opened opened = open_message(out, keep);
+  ASSERT_EQ(opened.status.failure, Failure::none) << opened.status.detail;
+  EXPECT_EQ(opened.status.layers, 2);
+  EXPECT_TRUE(opened.status.all_signatures_good());
+  // Decrypted, the signed entity delivered, the protected Subject restored.
+  EXPECT_NE(opened.message.find("Content-Type: multipart/signed"), std::string::npos);
+  const std::string outer = opened.message.substr(0, opened.message.find("\r\n\r\n"));
+  EXPECT_NE(outer.find("Subject: The secret plan\r\n"), std::string::npos) << outer;
+  EXPECT_EQ(outer.find("[protected]"), std::string::npos) << outer;
+  EXPECT_EQ(opened.message.find("enveloped-data"), std::string::npos);
+  // What was kept verifies again on its own.
+  const Opened again = open_message(opened.message, options());
+  ASSERT_EQ(again.status.failure, Failure::none) << again.status.detail;
+  EXPECT_FALSE(again.status.encrypted);
+  EXPECT_TRUE(again.status.all_signatures_good());
+
+  // A message that is only signed comes back byte for byte.
+  const std::string signed_only = sign_message(kMessage, alice);
+  const Opened same = open_message(signed_only, keep);
+  ASSERT_EQ(same.status.failure, Failure::none) << same.status.detail;
+  EXPECT_EQ(same.message, signed_only);
+  // Encrypted only: nothing to keep, the plaintext is delivered.
+  const Opened plain = open_message(encrypt_message(kMessage, {bob.cert.get()}), keep);
+  ASSERT_EQ(plain.status.failure, Failure::none) << plain.status.detail;
+  EXPECT_EQ(plain.message.find("multipart/signed"), std::string::npos);
+  EXPECT_NE(plain.message.find("Subject: The secret plan"), std::string::npos);
+}
+
 TEST_F(SmimeTest, TamperedContentIsBadSignature) {
   const Credential alice = pki().credential("alice");
   std::string out = sign_message("From: alice@example.org\r\n\r\nPay 10 EUR\r\n", alice);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "postern/core/net.hpp"
 #include "postern/core/strings.hpp"
 
 namespace postern::ctl {
@@ -30,12 +31,6 @@ constexpr const char* kHelp =
     "  --helo NAME       name to send in EHLO (default this host's name)\n"
     "  --timeout SECONDS for connecting and each reply (default 30)\n"
     "exit: 0 every check OK, 1 a check failed, 2 a local file could not be used, 64 usage\n";
-
-std::string this_host() {
-  char name[HOST_NAME_MAX + 1] = {};
-  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
-}
 
 unsigned parse_number(const std::string& text, unsigned min, unsigned max, const std::string& what) {
   if (text.empty() || text.size() > 5 ||
@@ -146,7 +141,7 @@ std::string normalize_fingerprint(std::string_view text, std::size_t bytes, std:
 CheckOptions parse_check_options(const std::vector<std::string>& args) {
   CheckOptions o;
   o.probe.ca_file = kDefaultCaFile;
-  o.probe.helo = this_host();
+  o.probe.helo = core::host_name();
   std::optional<std::string> target;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];

@@ -56,4 +56,7 @@ class Network {
 
 bool contains_any(const std::vector<Network>& networks, const IpAddress& address) noexcept;
 
+// This host's name (gethostname), "localhost" when it has none.
+std::string host_name();
+
 }  // namespace postern::core

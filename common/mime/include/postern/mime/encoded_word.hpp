@@ -23,6 +23,13 @@
 //   columns counting the field name. Control characters (CR and LF
 //   included) are always encoded, so text cannot inject header lines.
 //   decode_header_text(encode_header_text(n, t)) == trim(t) for valid UTF-8.
+//
+//   tagged_subject() puts a tag in front of a raw Subject value (nullopt:
+//   no Subject yet) and returns the new raw value, or nullopt when the
+//   decoded Subject already contains the tag (ignoring ASCII case). An ASCII
+//   tag before a Subject that does not start with an encoded word is
+//   inserted as it is; otherwise the whole Subject is written anew (the
+//   space between a tag and an encoded word could otherwise vanish).
 // THREADS
 //   Pure functions.
 // DIAGNOSTICS
@@ -30,6 +37,7 @@
 //   valid UTF-8. decode_header_text() never throws on bad input.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,5 +46,8 @@ namespace postern::mime {
 std::string decode_header_text(std::string_view raw_value);
 
 std::string encode_header_text(std::string_view field_name, std::string_view utf8, std::string_view eol = "\r\n");
+
+std::optional<std::string> tagged_subject(const std::optional<std::string>& raw, std::string_view tag,
+                                          std::string_view eol = "\n");
 
 }  // namespace postern::mime

@@ -96,6 +96,12 @@ struct OpenOptions {
   std::size_t max_layers = 4;
   std::size_t max_size = std::size_t{64} << 20;  // bytes of input and of each decrypted layer
   mime::MimeLimits limits{.max_depth = 50, .max_parts = 5000, .headers = {}};
+  // Keep signed layers in the result: the message delivered is the first
+  // signed entity below every encryption layer (signatures are still
+  // verified), so the reader's client can check the signature too. A signed
+  // layer that wraps an encrypted one is removed (decryption comes first).
+  // RFC 9788 protected header fields still come from the innermost entity.
+  bool keep_signed_layers = false;
 };
 
 struct Opened {
