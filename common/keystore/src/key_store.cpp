@@ -190,13 +190,25 @@ std::vector<std::string> KeyStore::problems() const {
 }
 
 Selection<EncryptionCertificate> KeyStore::select_encryption_certificate(std::string_view address) const {
+  return select_encryption_certificate(address, nullptr);
+}
+
+Selection<EncryptionCertificate> KeyStore::select_encryption_certificate(std::string_view address,
+                                                                         const Veto& veto) const {
   const auto snap = snapshot();
   Candidates c = candidates(*snap, address, ossl::Purpose::encrypt, now());
   Selection<EncryptionCertificate> out;
   out.rejected = std::move(c.rejected);
-  if (!c.usable.empty()) {
-    const StoredCertificate& best = *c.usable.front().stored;
-    out.best = EncryptionCertificate{ossl::share(best.certificate.get()), best.entry.fingerprint};
+  for (const Usable& u : c.usable) {
+    const StoredCertificate& s = *u.stored;
+    if (veto) {
+      if (std::string why = veto(s.certificate.get(), u.chain.get()); !why.empty()) {
+        out.rejected.push_back({s.entry.fingerprint, s.entry.subject, std::move(why)});
+        continue;
+      }
+    }
+    out.best = EncryptionCertificate{ossl::share(s.certificate.get()), s.entry.fingerprint};
+    break;
   }
   return out;
 }

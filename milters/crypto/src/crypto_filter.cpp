@@ -72,6 +72,30 @@ smime::Credential credential_of(keystore::SigningIdentity& id) {
   return c;
 }
 
+// "OCSP" or "CRL": where a revocation Result came from ("ocsp http://...",
+// "crl file NAME").
+std::string source_kind(const std::string& source) {
+  if (source.rfind("ocsp", 0) == 0) return "OCSP";
+  if (source.rfind("crl", 0) == 0) return "CRL";
+  return source;
+}
+
+// The mode decision for a recipient's certificate: "" when the revocation
+// check of its chain (`rc`) lets us encrypt to it under `mode`, else why
+// not ("revoked (OCSP): keyCompromise", "issuer CN=... revoked (CRL): ...",
+// "revocation status unknown (hard-fail): ..."); the key store puts the
+// certificate's fingerprint in front.
+std::string recipient_refusal(const revocation::ChainResult& rc, revocation::Mode mode) {
+  for (std::size_t i = 0; i < rc.results.size(); ++i) {
+    const revocation::Result& r = rc.results[i];
+    if (r.accepted_under(mode)) continue;
+    const std::string whose = i == 0 ? std::string() : "issuer " + r.subject + " ";
+    if (r.status == revocation::Status::revoked) return whose + "revoked (" + source_kind(r.source) + "): " + r.reason;
+    return whose + "revocation status unknown (" + revocation::to_string(mode) + "): " + r.why;
+  }
+  return {};
+}
+
 class CryptoSession final : public milter::Session {
  public:
   explicit CryptoSession(const CryptoFilter& filter) : filter_(filter), settings_(filter.settings()) {}
@@ -183,6 +207,13 @@ class CryptoSession final : public milter::Session {
   }
 
   std::optional<Verdict> read_plan(Actions& actions);
+  // The revocation mode for recipients' certificates (nullopt: not
+  // checked): the milter's revocation.mode for now.
+  std::optional<revocation::Mode> recipient_revocation_mode() const {
+    if (filter_.revocation() == nullptr) return std::nullopt;
+    return filter_.revocation()->settings().mode;
+  }
+  keystore::KeyStore::Veto revocation_veto(const std::string& recipient, const std::string& qid) const;
   std::optional<Verdict> prepare_outbound(Actions& actions);
   std::optional<Verdict> fallback(Actions& actions, const std::vector<std::string>& missing, const std::string& why);
   void check_revocation(smime::SecurityStatus& st, X509_STORE* trust, const std::string& qid) const;
@@ -285,6 +316,28 @@ void CryptoSession::reroute(Actions& actions) {
   }
 }
 
+// Refuses a recipient certificate whose chain is revoked (or, under
+// hard_fail, of unknown status): the store then offers its next usable one.
+keystore::KeyStore::Veto CryptoSession::revocation_veto(const std::string& recipient, const std::string& qid) const {
+  const revocation::Checker* checker = filter_.revocation();
+  const std::optional<revocation::Mode> mode = recipient_revocation_mode();
+  if (checker == nullptr || !mode) return nullptr;
+  return [this, checker, mode = *mode, recipient, qid](X509* cert, STACK_OF(X509) * chain) {
+    const revocation::ChainResult rc = checker->check_chain(chain);
+    std::string refusal = recipient_refusal(rc, mode);
+    const std::string fp = ossl::sha256_fingerprint(cert).substr(0, 16);
+    if (!refusal.empty()) {
+      log::warning(qid, "revocation", {{"from", message_->sender}, {"recipient", recipient}, {"certificate", fp},
+                                       {"result", safe_text(rc.text())}, {"action", "not-used"}});
+    } else if (std::any_of(rc.results.begin(), rc.results.end(),
+                           [](const revocation::Result& r) { return r.status != revocation::Status::good; })) {
+      log::info(qid, "revocation", {{"from", message_->sender}, {"recipient", recipient}, {"certificate", fp},
+                                    {"result", safe_text(rc.text())}, {"action", "soft-fail"}});
+    }
+    return refusal;
+  };
+}
+
 std::optional<Verdict> CryptoSession::prepare_outbound(Actions& actions) {
   const std::string qid = actions.queue_id();
   Message& m = *message_;
@@ -303,7 +356,7 @@ std::optional<Verdict> CryptoSession::prepare_outbound(Actions& actions) {
     std::vector<std::string> missing;
     std::vector<std::string> reasons;
     for (const std::string& r : rcpts_done ? std::vector<std::string>{} : rcpts) {
-      auto sel = filter_.store().select_encryption_certificate(r);
+      auto sel = filter_.store().select_encryption_certificate(r, revocation_veto(r, qid));
       if (!sel.best) {
         missing.push_back(r);
         reasons.push_back(r + ": " + sel.why_none());

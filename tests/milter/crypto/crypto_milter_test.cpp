@@ -555,7 +555,7 @@ TEST_F(CryptoTest, InboundValidSignatureOnlyIsHarvestedAndKept) {
 TEST_F(CryptoTest, InboundHardFailRefusesASignerWhoseRevocationIsUnknown) {
   smime::Credential dave = credential(*dave_, *pki_);
   const std::string original = with_plan(smime::sign_message(inbound_content(), dave));
-  MilterDriver d(filter("inbound: {revocation: hard_fail, revocation_timeout: 500ms}\n"));
+  MilterDriver d(filter("revocation: {mode: hard_fail, timeout: 500ms}\n"));
   auto r = d.run(inbound_envelope(), original);
   ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
   const std::string out = delivered(original, r);

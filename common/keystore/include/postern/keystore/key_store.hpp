@@ -33,6 +33,9 @@
 //   newest issued). The others are returned with one reason each, the
 //   first check they fail in that order: "not yet valid", "expired",
 //   "wrong key usage", "no chain to a trust anchor (...)", "revoked".
+//   A caller may add a check of its own (a veto, e.g. an OCSP check): it is
+//   asked about the usable candidates, best first, until one passes; a
+//   vetoed one is rejected with the veto's reason, so the next best is used.
 //
 //   Reading: each query stats the five directories; when none changed
 //   (mtime and size) since the last scan, the cached snapshot is used,
@@ -60,6 +63,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -173,6 +177,11 @@ class KeyStore : public lookup::KeyFinder {
   void create_layout() const;
 
   Selection<EncryptionCertificate> select_encryption_certificate(std::string_view address) const;
+  // `veto(certificate, chain)` (chain: the certificate first, the anchor
+  // last) returns "" to accept a usable candidate, else why it may not be
+  // used. Called outside the store's lock; exceptions propagate.
+  using Veto = std::function<std::string(X509* certificate, STACK_OF(X509) * chain)>;
+  Selection<EncryptionCertificate> select_encryption_certificate(std::string_view address, const Veto& veto) const;
   Selection<SigningIdentity> select_signing_identity(std::string_view address) const;
 
   // Anchors as trusted, intermediates as untrusted helpers, CRLs with

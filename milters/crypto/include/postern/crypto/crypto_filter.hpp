@@ -67,7 +67,7 @@ class CryptoFilter final : public milter::Filter {
   const Settings& settings() const noexcept { return settings_; }
   plan::Sealer& sealer() const noexcept { return *sealer_; }
   keystore::KeyStore& store() const noexcept { return *store_; }
-  // nullptr when inbound.revocation is off.
+  // nullptr when revocation.mode is off.
   const revocation::Checker* revocation() const noexcept { return revocation_.get(); }
   // nullptr when no organisation key is configured.
   const smime::Credential* organisation() const noexcept { return organisation_ ? &*organisation_ : nullptr; }

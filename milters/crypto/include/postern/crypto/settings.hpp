@@ -46,6 +46,8 @@ struct Settings {
   std::string organisation_certificate;  // PEM file; "" for none
   std::string organisation_key;          // PEM file (0600); "" for none
   bool harvest = true;
+
+  // Revocation of inbound signers and outbound recipient certificates.
   enum class Revocation { off, soft_fail, hard_fail };
   Revocation revocation = Revocation::soft_fail;
   std::chrono::milliseconds revocation_timeout{5000};
