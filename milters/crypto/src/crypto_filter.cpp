@@ -463,8 +463,12 @@ void CryptoSession::open_inbound(std::string_view message, std::optional<std::st
     }();
     keys.reserve(rcpts.size());
     for (const auto& r : rcpts) {
-      auto sel = filter_.store().select_signing_identity(r);
-      if (sel.best) keys.push_back(credential_of(*sel.best));
+      for (auto& id : filter_.store().decryption_identities(r)) {
+        smime::Credential c;
+        c.cert = std::move(id.certificate);
+        c.key = std::move(id.key);
+        keys.push_back(std::move(c));
+      }
     }
     for (const auto& k : keys) options.keys.push_back(&k);
     if (const smime::Credential* org = filter_.organisation()) options.keys.push_back(org);

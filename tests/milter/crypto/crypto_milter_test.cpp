@@ -712,5 +712,40 @@ TEST_F(CryptoTest, SpoolFailureWhereEncryptionWasRequiredIsATempfail) {
   EXPECT_FALSE(r.body_replaced);
 }
 
+// Decryption keys are every key of the recipient that can decrypt, not the
+// signing identity: an encryption-only certificate and an expired one
+// (old mail stays readable) both open their mail.
+TEST_F(CryptoTest, InboundDecryptsWithEncryptionOnlyAndExpiredCertificates) {
+  testing::Issued enc_only = pki_->issue({.common_name = "Erin",
+                                          .emails = {"erin@example.org"},
+                                          .key = testing::KeyType::rsa2048,
+                                          .key_usage = "critical,keyEncipherment"});
+  testing::Issued expired = pki_->issue({.common_name = "Erin (old)",
+                                         .emails = {"erin@example.org"},
+                                         .not_before_days = -400,
+                                         .not_after_days = -30});
+  {
+    keystore::KeyStore store(root_);
+    store.import_bytes(enc_only.key_pem() + enc_only.pem(), {});
+    store.import_bytes(expired.key_pem() + expired.pem(), {});
+    ASSERT_FALSE(store.select_signing_identity("erin@example.org").best);
+  }
+  plan::Plan p = inbound_plan();
+  p.recipients = {"<erin@example.org>"};
+  Envelope e = inbound_envelope();
+  e.recipients = {"<erin@example.org>"};
+  for (const testing::Issued* cert : {&enc_only, &expired}) {
+    const std::string original = "Received: from mx.partner.example\r\nX-Postern-Plan: " + fold(seal(p)) + "\r\n" +
+                                 smime::encrypt_message(inbound_content(), {cert->cert.get()});
+    MilterDriver d(filter());
+    auto r = d.run(e, original);
+    ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+    ASSERT_TRUE(r.body_replaced) << cert->fingerprint();
+    const std::string out = delivered(original, r);
+    EXPECT_NE(out.find("Der Vertrag liegt bei."), std::string::npos) << out;
+    EXPECT_NE(out.find("X-Postern-Security: encryption=decrypted;"), std::string::npos) << out;
+  }
+}
+
 }  // namespace
 }  // namespace postern::crypto
