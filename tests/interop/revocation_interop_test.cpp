@@ -5,134 +5,40 @@
 // stopped at the end of its test. Missing openssl / python3 skip the test,
 // or fail it when POSTERN_REQUIRE_ALL=1.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <openssl/bn.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "postern/core/fd.hpp"
 #include "postern/ossl/certificate.hpp"
 #include "postern/revocation/checker.hpp"
+#include "postern/testing/responders.hpp"
 #include "postern/testing/test_pki.hpp"
-
-extern char** environ;
 
 namespace postern::revocation {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::find_tool;
 using testing::Issued;
+using testing::Process;
+using testing::require_all;
 using testing::TestPki;
 using testing::write_file;
 namespace fs = std::filesystem;
-
-bool require_all() {
-  const char* v = std::getenv("POSTERN_REQUIRE_ALL");
-  return v != nullptr && std::string(v) == "1";
-}
-
-std::string find_tool(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const fs::path candidate = fs::path(dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return {};
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
 }
-
-// A port nothing listens on right now.
-int free_port() {
-  core::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
-}
-
-bool accepts_connections(int port) {
-  core::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-}
-
-// A child process with stdout / stderr in files; killed when destroyed.
-class Process {
- public:
-  Process(const std::vector<std::string>& argv, const fs::path& dir, const std::string& name)
-      : out_(dir / (name + ".out")), err_(dir / (name + ".err")) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0]);
-  }
-  ~Process() { stop(); }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 50; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  bool running() { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
-  std::string err() const { return slurp(err_); }
-
- private:
-  pid_t pid_ = -1;
-  fs::path out_;
-  fs::path err_;
-};
 
 // A tiny HTTP server in the test: answers every request with `body`, or
 // holds every connection open without answering (hang).
@@ -197,15 +103,6 @@ class TinyHttp {
   std::thread thread_;
 };
 
-std::string serial_hex(X509* cert) {
-  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
-  char* hex = BN_bn2hex(bn);
-  std::string out(hex);
-  OPENSSL_free(hex);
-  BN_free(bn);
-  return out;
-}
-
 class RevocationInterop : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -218,9 +115,9 @@ class RevocationInterop : public ::testing::Test {
     std::string t = (fs::temp_directory_path() / "postern-revocation-XXXXXX").string();
     ASSERT_NE(::mkdtemp(t.data()), nullptr);
     dir_ = t;
-    ocsp_port_ = free_port();
-    crl_port_ = free_port();
-    dead_port_ = free_port();
+    ocsp_port_ = testing::free_port();
+    crl_port_ = testing::free_port();
+    dead_port_ = testing::free_port();
     responder_ = pki_.issue(
         {.common_name = "OCSP Responder", .key_usage = "critical,digitalSignature", .ext_key_usage = "OCSPSigning"});
     good_ = issue(ocsp_url(), crl_url());
@@ -228,10 +125,7 @@ class RevocationInterop : public ::testing::Test {
     write_file(dir_ / "ca.pem", pki_.intermediate().pem());
     write_file(dir_ / "responder.pem", responder_.pem());
     write_file(dir_ / "responder.key", responder_.key_pem(), 0600);
-    write_file(dir_ / "index.txt.attr", "unique_subject = no\n");
-    write_file(dir_ / "index.txt", "V\t351231235959Z\t\t" + serial_hex(good_.cert.get()) + "\tunknown\t/CN=good\n" +
-                                       "R\t351231235959Z\t251124000000Z,keyCompromise\t" +
-                                       serial_hex(revoked_.cert.get()) + "\tunknown\t/CN=revoked\n");
+    write_file(dir_ / "index.txt", testing::ocsp_index({{&good_, false}, {&revoked_, true}}));
     write_file(dir_ / "www" / "ca.crl", pki_.crl_der({&revoked_}));
   }
 
@@ -252,46 +146,21 @@ class RevocationInterop : public ::testing::Test {
     return i;
   }
 
-  // Until `ready` shows on the server's stderr, or (ready empty) it accepts a
-  // connection. openssl ocsp is told apart by its message: a probe
-  // connection that sends nothing wedges it.
-  void wait_for(int port, Process& p, const std::string& ready = {}) {
-    for (int i = 0; i < 250; ++i) {
-      if (ready.empty() ? accepts_connections(port) : p.err().find(ready) != std::string::npos) return;
-      if (!p.running()) break;
-      std::this_thread::sleep_for(20ms);
-    }
-    FAIL() << "server on port " << port << " did not start: " << p.err();
-  }
-
   // openssl ocsp on ocsp_port_, signing with `signer_pem` / `key_pem` (files in dir_).
   Process& start_ocsp(const std::string& signer_pem = "responder.pem", const std::string& key_pem = "responder.key",
                       const std::vector<std::string>& extra = {"-nmin", "60"}) {
-    std::vector<std::string> argv = {openssl_,     "ocsp",
-                                     "-index",     (dir_ / "index.txt").string(),
-                                     "-port",      std::to_string(ocsp_port_),
-                                     "-rsigner",   (dir_ / signer_pem).string(),
-                                     "-rkey",      (dir_ / key_pem).string(),
-                                     "-CA",        (dir_ / "ca.pem").string(),
-                                     "-ignore_err"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    processes_.push_back(std::make_unique<Process>(argv, dir_, "ocsp"));
-    wait_for(ocsp_port_, *processes_.back(), "waiting for OCSP client connections");
+    processes_.push_back(testing::start_ocsp_responder({.openssl = openssl_,
+                                                        .dir = dir_,
+                                                        .port = ocsp_port_,
+                                                        .ca_pem = "ca.pem",
+                                                        .signer_pem = signer_pem,
+                                                        .key_pem = key_pem,
+                                                        .extra = extra}));
     return *processes_.back();
   }
 
   Process& start_crl_server() {
-    std::vector<std::string> argv = {python_,
-                                     "-u",
-                                     "-m",
-                                     "http.server",
-                                     "--bind",
-                                     "127.0.0.1",
-                                     "--directory",
-                                     (dir_ / "www").string(),
-                                     std::to_string(crl_port_)};
-    processes_.push_back(std::make_unique<Process>(argv, dir_, "http"));
-    wait_for(crl_port_, *processes_.back());
+    processes_.push_back(testing::start_http_server(python_, dir_ / "www", crl_port_, dir_));
     return *processes_.back();
   }
 

@@ -1,6 +1,7 @@
 #include "postern/keystore/key_store.hpp"
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 
@@ -190,13 +191,25 @@ std::vector<std::string> KeyStore::problems() const {
 }
 
 Selection<EncryptionCertificate> KeyStore::select_encryption_certificate(std::string_view address) const {
+  return select_encryption_certificate(address, nullptr);
+}
+
+Selection<EncryptionCertificate> KeyStore::select_encryption_certificate(std::string_view address,
+                                                                         const Veto& veto) const {
   const auto snap = snapshot();
   Candidates c = candidates(*snap, address, ossl::Purpose::encrypt, now());
   Selection<EncryptionCertificate> out;
   out.rejected = std::move(c.rejected);
-  if (!c.usable.empty()) {
-    const StoredCertificate& best = *c.usable.front().stored;
-    out.best = EncryptionCertificate{ossl::share(best.certificate.get()), best.entry.fingerprint};
+  for (const Usable& u : c.usable) {
+    const StoredCertificate& s = *u.stored;
+    if (veto) {
+      if (std::string why = veto(s.certificate.get(), u.chain.get()); !why.empty()) {
+        out.rejected.push_back({s.entry.fingerprint, s.entry.subject, std::move(why)});
+        continue;
+      }
+    }
+    out.best = EncryptionCertificate{ossl::share(s.certificate.get()), s.entry.fingerprint};
+    break;
   }
   return out;
 }
@@ -230,6 +243,42 @@ Selection<SigningIdentity> KeyStore::select_signing_identity(std::string_view ad
       ERR_clear_error();
       out.rejected.push_back(
           {s.entry.fingerprint, s.entry.subject, std::string("unreadable private key: ") + e.what()});
+    }
+  }
+  return out;
+}
+
+std::vector<DecryptionIdentity> KeyStore::decryption_identities(std::string_view address) const {
+  const auto snap = snapshot();
+  if (!snap->private_problem.empty()) throw KeyStoreError(snap->private_problem);
+  std::vector<const StoredCertificate*> found;
+  for (const auto& c : snap->certificates) {
+    if (c.entry.shelf != Shelf::private_keys) continue;
+    if (std::none_of(c.entry.emails.begin(), c.entry.emails.end(),
+                     [&](const std::string& e) { return ossl::same_address(e, address); })) {
+      continue;
+    }
+    if (std::any_of(found.begin(), found.end(),
+                    [&](const StoredCertificate* f) { return f->entry.fingerprint == c.entry.fingerprint; })) {
+      continue;
+    }
+    // UINT32_MAX without a keyUsage extension: any use.
+    if ((X509_get_key_usage(c.certificate.get()) & (KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT)) == 0) continue;
+    found.push_back(&c);
+  }
+  std::stable_sort(found.begin(), found.end(), [](const StoredCertificate* a, const StoredCertificate* b) {
+    return a->entry.not_before > b->entry.not_before;
+  });
+  std::vector<DecryptionIdentity> out;
+  for (const StoredCertificate* s : found) {
+    std::error_code ec;
+    if (!fs::exists(s->key_file, ec) || !files::insecure_mode(s->key_file, false).empty()) continue;
+    try {
+      ossl::PkeyPtr key = ossl::read_private_key(files::read_file(s->key_file));
+      if (!key || !ossl::key_matches(s->certificate.get(), key.get())) continue;
+      out.push_back({ossl::share(s->certificate.get()), std::move(key), s->entry.fingerprint});
+    } catch (const std::exception&) {
+      ERR_clear_error();
     }
   }
   return out;

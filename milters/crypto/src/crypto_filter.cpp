@@ -83,6 +83,37 @@ smime::Credential credential_of(keystore::SigningIdentity& id) {
   return c;
 }
 
+// The Checker runs in soft_fail mode for every plan; its "soft-fail:
+// accepted" notes would mislead where a plan's hard_fail applies.
+revocation::ChainResult without_notes(revocation::ChainResult rc) {
+  for (auto& r : rc.results) r.note.clear();
+  return rc;
+}
+
+// "OCSP" or "CRL": where a revocation Result came from ("ocsp http://...",
+// "crl file NAME").
+std::string source_kind(const std::string& source) {
+  if (source.rfind("ocsp", 0) == 0) return "OCSP";
+  if (source.rfind("crl", 0) == 0) return "CRL";
+  return source;
+}
+
+// The mode decision for a recipient's certificate: "" when the revocation
+// check of its chain (`rc`) lets us encrypt to it under `mode`, else why
+// not ("revoked (OCSP): keyCompromise", "issuer CN=... revoked (CRL): ...",
+// "revocation status unknown (hard-fail): ..."); the key store puts the
+// certificate's fingerprint in front.
+std::string refusal_under(const revocation::ChainResult& rc, revocation::Mode mode) {
+  for (std::size_t i = 0; i < rc.results.size(); ++i) {
+    const revocation::Result& r = rc.results[i];
+    if (r.accepted_under(mode)) continue;
+    const std::string whose = i == 0 ? std::string() : "issuer " + r.subject + " ";
+    if (r.status == revocation::Status::revoked) return whose + "revoked (" + source_kind(r.source) + "): " + r.reason;
+    return whose + "revocation status unknown (" + revocation::to_string(mode) + "): " + r.why;
+  }
+  return {};
+}
+
 class CryptoSession final : public milter::Session {
  public:
   explicit CryptoSession(const CryptoFilter& filter) : filter_(filter), settings_(filter.settings()) {}
@@ -196,6 +227,7 @@ class CryptoSession final : public milter::Session {
   }
 
   std::optional<Verdict> read_plan(Actions& actions);
+  keystore::KeyStore::Veto revocation_veto(const std::string& recipient, const std::string& qid) const;
   std::optional<Verdict> prepare_outbound(Actions& actions);
   std::optional<Verdict> fallback(Actions& actions, const std::vector<std::string>& missing, const std::string& why);
   std::optional<revocation::Mode> revocation_mode() const;
@@ -299,6 +331,28 @@ void CryptoSession::reroute(Actions& actions) {
   }
 }
 
+// Refuses a recipient certificate whose chain is revoked (or, under
+// hard_fail, of unknown status): the store then offers its next usable one.
+keystore::KeyStore::Veto CryptoSession::revocation_veto(const std::string& recipient, const std::string& qid) const {
+  const revocation::Checker* checker = filter_.revocation();
+  const std::optional<revocation::Mode> mode = revocation_mode();
+  if (checker == nullptr || !mode) return nullptr;
+  return [this, checker, mode = *mode, recipient, qid](X509* cert, STACK_OF(X509) * chain) {
+    const revocation::ChainResult rc = without_notes(checker->check_chain(chain));
+    std::string refusal = refusal_under(rc, mode);
+    const std::string fp = ossl::sha256_fingerprint(cert).substr(0, 16);
+    if (!refusal.empty()) {
+      log::warning(qid, "revocation", {{"from", message_->sender}, {"recipient", recipient}, {"certificate", fp},
+                                       {"result", safe_text(rc.text())}, {"action", "not-used"}});
+    } else if (std::any_of(rc.results.begin(), rc.results.end(),
+                           [](const revocation::Result& r) { return r.status != revocation::Status::good; })) {
+      log::info(qid, "revocation", {{"from", message_->sender}, {"recipient", recipient}, {"certificate", fp},
+                                    {"result", safe_text(rc.text())}, {"action", "soft-fail"}});
+    }
+    return refusal;
+  };
+}
+
 std::optional<Verdict> CryptoSession::prepare_outbound(Actions& actions) {
   const std::string qid = actions.queue_id();
   Message& m = *message_;
@@ -317,7 +371,7 @@ std::optional<Verdict> CryptoSession::prepare_outbound(Actions& actions) {
     std::vector<std::string> missing;
     std::vector<std::string> reasons;
     for (const std::string& r : rcpts_done ? std::vector<std::string>{} : rcpts) {
-      auto sel = filter_.store().select_encryption_certificate(r);
+      auto sel = filter_.store().select_encryption_certificate(r, revocation_veto(r, qid));
       if (!sel.best) {
         missing.push_back(r);
         reasons.push_back(r + ": " + sel.why_none());
@@ -384,7 +438,7 @@ Verdict CryptoSession::on_eoh(Actions& actions) {
 }
 
 // The plan's revocation choice (a policy rule's `revocation` action), else
-// the milter's inbound.revocation; nullopt: no checking beyond the store's CRLs.
+// the milter's revocation.mode; nullopt: no checking beyond the store's CRLs.
 std::optional<revocation::Mode> CryptoSession::revocation_mode() const {
   switch (message_->plan.revocation) {
     case plan::Revocation::off: return std::nullopt;
@@ -411,10 +465,10 @@ void CryptoSession::check_revocation(smime::SecurityStatus& st, X509_STORE* trus
   for (const auto& c : st.certificates) carried.push_back(c.get());
   for (auto& sig : st.signatures) {
     if (sig.verdict != smime::Verdict::valid || !sig.signer) continue;
-    const revocation::ChainResult rc = checker->check_path(sig.signer.get(), trust, carried);
+    const revocation::ChainResult rc = without_notes(checker->check_path(sig.signer.get(), trust, carried));
     if (!rc.accepted_under(*mode)) {
       sig.verdict = smime::Verdict::revoked;
-      sig.reason = rc.text();
+      sig.reason = refusal_under(rc, *mode);
       log::warning(qid, "revocation", {{"signer", safe_text(sig.signer_id)}, {"result", safe_text(rc.text())},
                                        {"action", "invalid"}});
     } else if (std::any_of(rc.results.begin(), rc.results.end(),
@@ -442,8 +496,12 @@ void CryptoSession::open_inbound(std::string_view message, std::optional<std::st
     }();
     keys.reserve(rcpts.size());
     for (const auto& r : rcpts) {
-      auto sel = filter_.store().select_signing_identity(r);
-      if (sel.best) keys.push_back(credential_of(*sel.best));
+      for (auto& id : filter_.store().decryption_identities(r)) {
+        smime::Credential c;
+        c.cert = std::move(id.certificate);
+        c.key = std::move(id.key);
+        keys.push_back(std::move(c));
+      }
     }
     for (const auto& k : keys) options.keys.push_back(&k);
     if (const smime::Credential* org = filter_.organisation()) options.keys.push_back(org);

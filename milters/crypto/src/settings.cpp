@@ -82,15 +82,6 @@ config::Schema build_schema() {
          .default_value = "true",
          .doc = "store the certificate of a valid signer whose address is the From address, so replies can be "
                 "encrypted"});
-
-  s.key({.path = "inbound.revocation",
-         .type = Type::string,
-         .default_value = "soft_fail",
-         .doc = "check a valid signer's chain for revocation (OCSP, then CRLs from crls/ of the store or the "
-                "distribution point; docs/revocation.md): soft_fail treats an unreachable responder as not "
-                "revoked, hard_fail as invalid; off checks nothing beyond the store's CRLs. A policy rule's "
-                "`revocation` action overrides it for its mail",
-         .choices = {"off", "soft_fail", "hard_fail"}});
   s.key({.path = "inbound.authentication_results",
          .type = Type::boolean,
          .default_value = "true",
@@ -100,7 +91,18 @@ config::Schema build_schema() {
          .type = Type::string,
          .default_value = "\"\"",
          .doc = "authserv-id of that field, as postern-spf's spf.authserv_id (empty: this host's name)"});
-  s.key({.path = "inbound.revocation_timeout",
+
+  s.section("revocation", "Revocation checks of certificates (docs/revocation.md)");
+  s.key({.path = "revocation.mode",
+         .type = Type::string,
+         .default_value = "soft_fail",
+         .doc = "check the chain of a valid inbound signer and of each outbound recipient certificate before "
+                "encrypting (OCSP, then CRLs from crls/ of the store or the distribution point): soft_fail treats "
+                "an unreachable responder as not revoked, hard_fail as revoked (invalid signature; the plan's "
+                "fallback for a recipient); off checks nothing beyond the store's CRLs. A policy rule's "
+                "`revocation` action overrides it for its mail",
+         .choices = {"off", "soft_fail", "hard_fail"}});
+  s.key({.path = "revocation.timeout",
          .type = Type::duration,
          .default_value = "5s",
          .doc = "longest wait for one OCSP or CRL request (at most two requests per certificate)",
@@ -209,9 +211,9 @@ Settings Settings::from(const config::Config& c) {
                         "inbound.authserv_id must be a token (printable ASCII without spaces, ';' or parentheses)"});
   }
   {
-    const std::string& mode = c.get_string("inbound.revocation");
+    const std::string& mode = c.get_string("revocation.mode");
     s.revocation = mode == "off" ? Revocation::off : mode == "hard_fail" ? Revocation::hard_fail : Revocation::soft_fail;
-    s.revocation_timeout = c.get_duration("inbound.revocation_timeout");
+    s.revocation_timeout = c.get_duration("revocation.timeout");
   }
 
   s.spool_memory_limit = static_cast<std::size_t>(c.get_size("spool.memory_limit"));

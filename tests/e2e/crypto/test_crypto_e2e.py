@@ -2,8 +2,9 @@
 
 The gateway runs postern-policy and postern-crypto in smtpd_milters (and
 postern-crypto on the re-injection listener). Policy rules: mail from here to
-partner.example is signed and encrypted with S/MIME (fallback bounce); mail
-from outside to example.com is decrypted and verified. The key store is
+partner.example is signed and encrypted with S/MIME (fallback bounce), to
+vault.example encrypted (fallback hold); mail from outside to example.com is
+decrypted and verified. The key store is
 filled with `posternctl keys import` from certificates made by openssl, and
 what leaves is judged by `openssl cms`.
 """
@@ -20,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from harness import MilterSpec, PostfixInstance, Route, message, swaks, wait_until  # noqa: E402
 from harness.smime_pki import SmimePki as Pki, openssl  # noqa: E402
-from harness.testing import BIN_DIR, main  # noqa: E402
+from harness.testing import BIN_DIR, SOURCE_DIR, main  # noqa: E402
 
 POLICY = os.path.join(BIN_DIR, "postern-policy")
 CRYPTO = os.path.join(BIN_DIR, "postern-crypto")
@@ -36,6 +37,10 @@ rules:
     actions:
       - encrypt: {method: smime, fallback: bounce}
       - sign
+  - name: vault-smime-or-hold
+    when: {direction: outbound, recipient: "@vault.example"}
+    actions:
+      - encrypt: {method: smime, fallback: hold}
   - name: inbound-smime
     when: {direction: inbound, recipient: "@example.com"}
     actions: [decrypt, verify]
@@ -85,7 +90,8 @@ class CryptoE2E(unittest.TestCase):
 
         milters = [MilterSpec(binary=POLICY), MilterSpec(binary=CRYPTO)]
         routes = (Route("local", ("example.com",)),
-                  Route("partner", ("partner.example",), relay=f"[127.0.0.1]:{cls.outside.smtp_port}"),
+                  Route("partner", ("partner.example", "vault.example"),
+                        relay=f"[127.0.0.1]:{cls.outside.smtp_port}"),
                   Route("internet"))
         cls.gw = PostfixInstance(milters=milters, routes=routes, reinject_milters=("crypto",))
         cls.gw.milter("policy").spec.settings.update({
@@ -171,6 +177,37 @@ class CryptoE2E(unittest.TestCase):
         self.assertIn("nocert@partner.example", r.reply)
         time.sleep(1)
         self.assertEqual([d for d in self.outside.deliveries() if d.header("Message-ID") == f"<{mid}>"], [])
+
+    def test_missing_certificate_with_fallback_hold_is_held_not_delivered(self) -> None:
+        secret_text = "Held, never sent in clear."
+        r, mid = self.send(["nocert@vault.example"], "Hold me", body=secret_text + "\n")
+        self.assertTrue(r.accepted, f"{r.code} {r.reply}")
+        self.addCleanup(subprocess.run, ["postsuper", "-c", self.gw.config_dir, "-d", r.queue_id],
+                        capture_output=True, timeout=30)
+        held = wait_until(lambda: [q for q in self.gw.queue() if q.get("queue_id") == r.queue_id
+                                   and q.get("queue_name") == "hold"], 30, "the message in the hold queue")
+        self.assertEqual(len(held), 1)
+        self.assertEqual([x.get("address") for x in held[0].get("recipients", [])], ["nocert@vault.example"])
+        # The queue file sits in the private instance's hold directory.
+        self.assertTrue(os.path.exists(os.path.join(self.gw.queue_dir, "hold", r.queue_id)),
+                        os.listdir(os.path.join(self.gw.queue_dir, "hold")))
+        self.assertRegex(self.crypto_log(),
+                         rf"{r.queue_id}: postern-crypto: held from=<alice@example.com> encrypt=smime "
+                         r"missing=nocert@vault.example why=\S")
+        # Postfix logs that a milter held it, not the milter's reason.
+        self.assertRegex(self.gw.maillog_text(),
+                         rf"{r.queue_id}: milter-hold: END-OF-MESSAGE .*milter triggers HOLD action; "
+                         r"from=<alice@example.com> to=<nocert@vault.example>")
+        time.sleep(1)
+        for instance in (self.outside, self.gw):
+            self.assertEqual([d for d in instance.deliveries() if d.header("Message-ID") == f"<{mid}>"], [])
+            self.assertFalse(any(secret_text.encode() in d.data for d in instance.deliveries()))
+        # Releasing it (postsuper -H) would deliver it in clear: the operator
+        # documentation says so next to the fallback.
+        with open(os.path.join(SOURCE_DIR, "docs", "crypto.md"),
+                  encoding="utf-8") as f:
+            doc = " ".join(f.read().split())
+        self.assertIn("Releasing it (`postsuper -H`) delivers it as it is, in clear", doc)
 
     def test_inbound_is_decrypted_verified_and_the_signer_harvested(self) -> None:
         content = self.write("inbound-content.txt",

@@ -556,7 +556,7 @@ TEST_F(CryptoTest, InboundValidSignatureOnlyIsHarvestedAndKept) {
 TEST_F(CryptoTest, InboundHardFailRefusesASignerWhoseRevocationIsUnknown) {
   smime::Credential dave = credential(*dave_, *pki_);
   const std::string original = with_plan(smime::sign_message(inbound_content(), dave));
-  MilterDriver d(filter("inbound: {revocation: hard_fail, revocation_timeout: 500ms}\n"));
+  MilterDriver d(filter("revocation: {mode: hard_fail, timeout: 500ms}\n"));
   auto r = d.run(inbound_envelope(), original);
   ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
   const std::string out = delivered(original, r);
@@ -681,7 +681,7 @@ TEST_F(CryptoTest, PlanRevocationChoiceOverridesTheMilterSetting) {
   off.revocation = plan::Revocation::off;
   {
     const std::string original = with_plan(smime::sign_message(inbound_content(), dave), off);
-    MilterDriver d(filter("inbound: {revocation: hard_fail}\n"));
+    MilterDriver d(filter("revocation: {mode: hard_fail}\n"));
     auto r = d.run(inbound_envelope(), original);
     const std::string out = delivered(original, r);
     EXPECT_NE(out.find("X-Postern-Security: encryption=none; signature=valid"), std::string::npos) << out;
@@ -820,6 +820,41 @@ TEST_F(CryptoTest, SpoolFailureWhereEncryptionWasRequiredIsATempfail) {
   ASSERT_EQ(r.verdict.status, Status::tempfail) << testing::describe(r.verdict);
   EXPECT_EQ(r.verdict.reply->xcode, "4.7.0");
   EXPECT_FALSE(r.body_replaced);
+}
+
+// Decryption keys are every key of the recipient that can decrypt, not the
+// signing identity: an encryption-only certificate and an expired one
+// (old mail stays readable) both open their mail.
+TEST_F(CryptoTest, InboundDecryptsWithEncryptionOnlyAndExpiredCertificates) {
+  testing::Issued enc_only = pki_->issue({.common_name = "Erin",
+                                          .emails = {"erin@example.org"},
+                                          .key = testing::KeyType::rsa2048,
+                                          .key_usage = "critical,keyEncipherment"});
+  testing::Issued expired = pki_->issue({.common_name = "Erin (old)",
+                                         .emails = {"erin@example.org"},
+                                         .not_before_days = -400,
+                                         .not_after_days = -30});
+  {
+    keystore::KeyStore store(root_);
+    store.import_bytes(enc_only.key_pem() + enc_only.pem(), {});
+    store.import_bytes(expired.key_pem() + expired.pem(), {});
+    ASSERT_FALSE(store.select_signing_identity("erin@example.org").best);
+  }
+  plan::Plan p = inbound_plan();
+  p.recipients = {"<erin@example.org>"};
+  Envelope e = inbound_envelope();
+  e.recipients = {"<erin@example.org>"};
+  for (const testing::Issued* cert : {&enc_only, &expired}) {
+    const std::string original = "Received: from mx.partner.example\r\nX-Postern-Plan: " + fold(seal(p)) + "\r\n" +
+                                 smime::encrypt_message(inbound_content(), {cert->cert.get()});
+    MilterDriver d(filter());
+    auto r = d.run(e, original);
+    ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+    ASSERT_TRUE(r.body_replaced) << cert->fingerprint();
+    const std::string out = delivered(original, r);
+    EXPECT_NE(out.find("Der Vertrag liegt bei."), std::string::npos) << out;
+    EXPECT_NE(out.find("X-Postern-Security: encryption=decrypted;"), std::string::npos) << out;
+  }
 }
 
 }  // namespace

@@ -358,5 +358,68 @@ TEST_F(StoreTest, QueriesFromManyThreadsWhileTheStoreChanges) {
   EXPECT_TRUE(store.select_encryption_certificate("m3@example.net").best);
 }
 
+TEST_F(StoreTest, AVetoRejectsACandidateAndTheNextBestIsUsed) {
+  auto older = pki.issue({.emails = {"bob@example.net"}, .not_before_days = -10});
+  auto newer = pki.issue({.emails = {"bob@example.net"}, .not_before_days = -2});
+  add_other(older);
+  add_other(newer);
+  std::vector<std::string> asked;
+  auto veto = [&](X509* cert, STACK_OF(X509) * chain) -> std::string {
+    asked.push_back(ossl::sha256_fingerprint(cert));
+    EXPECT_EQ(sk_X509_num(chain), 3);  // the certificate, the intermediate, the anchor
+    EXPECT_EQ(X509_cmp(sk_X509_value(chain, 0), cert), 0);
+    return ossl::sha256_fingerprint(cert) == newer.fingerprint() ? "revoked (OCSP): keyCompromise" : "";
+  };
+  auto s = store.select_encryption_certificate("bob@example.net", veto);
+  ASSERT_TRUE(s.best) << s.why_none();
+  EXPECT_EQ(s.best->fingerprint, older.fingerprint());
+  EXPECT_EQ(asked, (std::vector<std::string>{newer.fingerprint(), older.fingerprint()}));
+  EXPECT_EQ(only_reason(s.rejected), "revoked (OCSP): keyCompromise");
+
+  auto none = store.select_encryption_certificate("bob@example.net", [](X509*, STACK_OF(X509) *) {
+    return std::string("revoked (CRL): unspecified");
+  });
+  EXPECT_FALSE(none.best);
+  EXPECT_THAT(none.why_none(), HasSubstr(older.fingerprint().substr(0, 16) + ": revoked (CRL)"));
+  EXPECT_THAT(none.why_none(), HasSubstr(newer.fingerprint().substr(0, 16) + ": revoked (CRL)"));
+}
+
+TEST_F(StoreTest, DecryptionIdentitiesTakeEveryKeyThatCanDecryptNewestFirst) {
+  auto expired = pki.issue({.emails = {"alice@example.org"}, .not_before_days = -400, .not_after_days = -30});
+  auto agreement_only =
+      pki.issue({.emails = {"alice@example.org"}, .key_usage = "critical,keyAgreement", .not_before_days = -5});
+  auto encipher_only = pki.issue({.emails = {"alice@example.org"},
+                                  .key = KeyType::rsa2048,
+                                  .key_usage = "critical,keyEncipherment",
+                                  .not_before_days = -3});
+  auto no_usage = pki.issue({.emails = {"alice@example.org"}, .key_usage = "", .not_before_days = -4});
+  auto sign_only =
+      pki.issue({.emails = {"alice@example.org"}, .key_usage = "critical,digitalSignature", .not_before_days = -1});
+  auto other = pki.issue({.emails = {"bob@example.org"}});
+  for (const Issued* i : {&expired, &agreement_only, &encipher_only, &no_usage, &sign_only, &other}) add_own(*i);
+  add_other(pki.issue({.emails = {"alice@example.org"}}));  // no key here
+
+  const auto ids = store.decryption_identities("Alice@Example.org");
+  std::vector<std::string> got;
+  for (const auto& id : ids) {
+    got.push_back(id.fingerprint);
+    EXPECT_TRUE(id.key && ossl::key_matches(id.certificate.get(), id.key.get()));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{encipher_only.fingerprint(), no_usage.fingerprint(),
+                                           agreement_only.fingerprint(), expired.fingerprint()}));
+  // Signing does not take an encryption-only or expired certificate.
+  auto sig = store.select_signing_identity("alice@example.org");
+  ASSERT_TRUE(sig.best);
+  EXPECT_EQ(sig.best->fingerprint, sign_only.fingerprint());
+  EXPECT_TRUE(store.decryption_identities("carol@example.org").empty());
+}
+
+TEST_F(StoreTest, DecryptionIdentitiesSkipAMissingKey) {
+  auto alice = pki.issue({.emails = {"alice@example.org"}});
+  add_own(alice);
+  std::filesystem::remove(store.root() / "private" / (alice.fingerprint() + ".key"));
+  EXPECT_TRUE(store.decryption_identities("alice@example.org").empty());
+}
+
 }  // namespace
 }  // namespace postern::keystore::testing

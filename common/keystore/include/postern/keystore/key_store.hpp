@@ -5,6 +5,7 @@
 //   auto enc = store->select_encryption_certificate("b@example.net");
 //   if (!enc.best) log::info(qid, "no-certificate", {{"why", enc.why_none()}});
 //   auto id = store->select_signing_identity("a@example.org");   // cert + key + chain
+//   for (auto& d : store->decryption_identities("a@example.org")) ...   // every key that decrypts
 //   ossl::X509StorePtr trust = store->verification_store();       // for CMS_verify
 //   store->harvest(signer_cert, "signed mail from <a@example.org> 4Q2x1B0kzNz");
 //   std::shared_ptr<const lookup::KeyFinder> keys = store;        // for postern-policy
@@ -33,6 +34,9 @@
 //   newest issued). The others are returned with one reason each, the
 //   first check they fail in that order: "not yet valid", "expired",
 //   "wrong key usage", "no chain to a trust anchor (...)", "revoked".
+//   A caller may add a check of its own (a veto, e.g. an OCSP check): it is
+//   asked about the usable candidates, best first, until one passes; a
+//   vetoed one is rejected with the veto's reason, so the next best is used.
 //
 //   Reading: each query stats the five directories; when none changed
 //   (mtime and size) since the last scan, the cached snapshot is used,
@@ -60,6 +64,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -132,6 +137,13 @@ struct SigningIdentity {
   std::string fingerprint;
 };
 
+// One of our users' keys for decrypting (KeyStore::decryption_identities).
+struct DecryptionIdentity {
+  ossl::X509Ptr certificate;
+  ossl::PkeyPtr key;
+  std::string fingerprint;
+};
+
 template <typename T>
 struct Selection {
   std::optional<T> best;
@@ -173,7 +185,20 @@ class KeyStore : public lookup::KeyFinder {
   void create_layout() const;
 
   Selection<EncryptionCertificate> select_encryption_certificate(std::string_view address) const;
+  // `veto(certificate, chain)` (chain: the certificate first, the anchor
+  // last) returns "" to accept a usable candidate, else why it may not be
+  // used. Called outside the store's lock; exceptions propagate.
+  using Veto = std::function<std::string(X509* certificate, STACK_OF(X509) * chain)>;
+  Selection<EncryptionCertificate> select_encryption_certificate(std::string_view address, const Veto& veto) const;
   Selection<SigningIdentity> select_signing_identity(std::string_view address) const;
+  // Every private/ certificate for the address, with its key, whose key
+  // usage allows decryption (keyEncipherment or keyAgreement, or no
+  // keyUsage at all), newest (notBefore) first. Validity dates, chain and
+  // revocation do not matter: mail encrypted to an old or expired
+  // certificate must stay readable. A missing, insecure, unreadable or
+  // mismatched key file leaves that certificate out. Throws KeyStoreError
+  // like select_signing_identity for an insecure private/.
+  std::vector<DecryptionIdentity> decryption_identities(std::string_view address) const;
 
   // Anchors as trusted, intermediates as untrusted helpers, CRLs with
   // CRL checking on for every certificate whose issuer has a stored CRL.

@@ -14,7 +14,10 @@
 //   address (a single mailbox; else the envelope sender) and an encryption
 //   certificate for every plan recipient are selected from the key store
 //   at end of headers. No signing identity: 451 4.7.0 and an error log
-//   line (a configuration problem). A recipient without a usable
+//   line (a configuration problem). Each recipient certificate's chain is
+//   checked for revocation (revocation.mode; a revoked one, or under
+//   hard_fail one of unknown status, is not used and the store's next
+//   usable one is tried). A recipient without a usable
 //   certificate: the plan's fallback - bounce (550 5.7.1 naming them, for
 //   the whole transaction), hold (quarantine with the reason, unchanged),
 //   incamail (every recipient of the transaction is rerouted to
@@ -26,7 +29,8 @@
 //   (common/smime), and its body and Content-* / MIME-Version fields (and
 //   the Subject with header protection) are replaced. Any failure where a
 //   transform was required: 451 4.7.0, never the plaintext.
-//   Inbound (plan decrypt / verify): opened with the recipients' keys (and
+//   Inbound (plan decrypt / verify): opened with every key of the
+//   recipients that can decrypt (KeyStore::decryption_identities) (and
 //   the organisation key) and the store's trust anchors; an encrypted
 //   message is replaced by its decrypted content. X-Postern-Security
 //   (security_header.hpp) says what was found; incoming copies of it are

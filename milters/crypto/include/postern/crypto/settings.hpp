@@ -48,6 +48,8 @@ struct Settings {
   bool harvest = true;
   bool authentication_results = true;
   std::string authserv_id;  // never empty after from()
+
+  // Revocation of inbound signers and outbound recipient certificates.
   enum class Revocation { off, soft_fail, hard_fail };
   Revocation revocation = Revocation::soft_fail;
   std::chrono::milliseconds revocation_timeout{5000};
