@@ -13,6 +13,7 @@
 #include "postern/crypto/header_edit.hpp"
 #include "postern/crypto/security_header.hpp"
 #include "postern/incamail/recipient_rewriter.hpp"
+#include "postern/ldap/directory.hpp"
 #include "postern/log/log.hpp"
 #include "postern/mime/address.hpp"
 #include "postern/mime/body_spool.hpp"
@@ -304,10 +305,22 @@ std::optional<Verdict> CryptoSession::prepare_outbound(Actions& actions) {
     std::vector<std::string> reasons;
     for (const std::string& r : rcpts_done ? std::vector<std::string>{} : rcpts) {
       auto sel = filter_.store().select_encryption_certificate(r);
+      if (!sel.best && !sel.lookup_error.empty()) {
+        // Not "no certificate": the directory may hold one. Try again later
+        // rather than bounce or hold.
+        log::error(qid, "ldap_lookup_failed",
+                   {{"from", m.sender}, {"recipient", r}, {"error", safe_text(sel.lookup_error)}});
+        return Verdict::tempfail("451", "4.7.0",
+                                 "Security: the certificate directory cannot be reached; try again later");
+      }
       if (!sel.best) {
         missing.push_back(r);
         reasons.push_back(r + ": " + sel.why_none());
         continue;
+      }
+      if (!sel.best->origin.empty()) {
+        log::info(qid, "certificate_found", {{"recipient", r}, {"origin", sel.best->origin},
+                                             {"fingerprint", sel.best->fingerprint.substr(0, 16)}});
       }
       m.certificates.push_back(std::move(sel.best->certificate));
       m.encrypted_for.push_back(r);
@@ -531,6 +544,12 @@ CryptoFilter::CryptoFilter(Settings settings) : settings_(std::move(settings)) {
   options.max_age = settings_.plan_max_age;
   sealer_ = std::make_unique<plan::Sealer>(plan::Secret::load(settings_.plan_secret_file), options);
   store_ = std::make_shared<keystore::KeyStore>(settings_.keystore_root);
+  if (settings_.ldap.enabled()) {
+    // Does not connect: a directory that is down fails lookups (tempfail), not the start.
+    auto directory = std::make_shared<const ldap::Directory>(settings_.ldap);
+    store_->set_external_source(
+        {"ldap", [directory](std::string_view address) { return directory->certificates(address); }});
+  }
   if (settings_.revocation != Settings::Revocation::off) {
     revocation::Settings rs;
     rs.mode = settings_.revocation == Settings::Revocation::hard_fail ? revocation::Mode::hard_fail

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "postern/core/error.hpp"
+#include "postern/ldap/settings.hpp"
 #include "postern/milter/program.hpp"
 #include "postern/plan/secret.hpp"
 
@@ -38,6 +39,11 @@ config::Schema build_schema() {
          .type = Type::path,
          .default_value = "/var/lib/postern",
          .doc = "the key store's directory: certificates, our users' keys, trust anchors, CRLs"});
+
+  // Recipients' certificates the store lacks are looked up here
+  // (userCertificate;binary, userSMIMECertificate); without ldap.uris only
+  // the store is asked. Answers are cached per ldap.cache.
+  ldap::declare_keys(s);
 
   s.section("outbound", "Signing and encryption of outbound mail");
   s.key({.path = "outbound.sign_format",
@@ -154,6 +160,11 @@ Settings Settings::from(const config::Config& c) {
   }
 
   s.keystore_root = c.get_string("keystore.root");
+  try {
+    s.ldap = ldap::settings_from(c);
+  } catch (const core::ConfigError& e) {
+    problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
+  }
 
   s.sign.format = choose<smime::SignFormat>(
       c, "outbound.sign_format", {{"detached", smime::SignFormat::detached}, {"opaque", smime::SignFormat::opaque}});

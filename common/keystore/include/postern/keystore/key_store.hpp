@@ -34,6 +34,22 @@
 //   first check they fail in that order: "not yet valid", "expired",
 //   "wrong key usage", "no chain to a trust anchor (...)", "revoked".
 //
+//   External source (set_external_source, e.g. postern-crypto's LDAP
+//   directory): when the store has no usable encryption certificate for an
+//   address, the source is asked and its certificates (DER X.509, or a DER
+//   PKCS#7 / CMS SignedData certs-only blob such as userSMIMECertificate,
+//   whose other certificates help build the chain) are judged by the same
+//   rules: the address, validity, key usage, a chain to the store's anchors
+//   through the stored intermediates and the blob's own certificates, the
+//   stored CRLs. A certificate that does not carry the address is rejected
+//   ("not issued to the address"). Their Rejections and the chosen
+//   EncryptionCertificate name the source in `origin`. Local certificates
+//   are preferred; nothing the source answers is written to the store
+//   (the source caches). A source that fails (server down) is not "no
+//   certificate": Selection::lookup_error is set, and has_usable_key()
+//   answers Lookup::failure, so the caller can tempfail instead of applying
+//   a fallback. Signing identities never come from the source.
+//
 //   Reading: each query stats the five directories; when none changed
 //   (mtime and size) since the last scan, the cached snapshot is used,
 //   otherwise the store is scanned again. Adding, replacing or removing a
@@ -60,6 +76,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -118,11 +135,22 @@ struct Rejection {
   std::string fingerprint;
   std::string subject;
   std::string reason;  // "expired", "revoked", "wrong key usage", ...
+  std::string origin;  // "" for the store, else the external source's name ("ldap")
 };
 
 struct EncryptionCertificate {
   ossl::X509Ptr certificate;
   std::string fingerprint;
+  std::string origin;  // "" for the store, else the external source's name ("ldap")
+};
+
+// Where recipients' certificates come from besides the store (see above).
+struct ExternalSource {
+  std::string name;  // "ldap": named in Rejection::origin and in log lines
+  // The address's certificates, DER X.509 or DER PKCS#7 / CMS certs-only
+  // blobs; Lookup::failure when the source cannot be asked. Called from any
+  // thread.
+  std::function<lookup::Lookup<std::vector<std::string>>(std::string_view address)> fetch;
 };
 
 struct SigningIdentity {
@@ -136,7 +164,10 @@ template <typename T>
 struct Selection {
   std::optional<T> best;
   std::vector<Rejection> rejected;  // every other candidate that is not usable, with why
-  // "no certificate for the address" or "FP: reason; FP: reason".
+  // Set (and best empty) when the external source failed: "ldap: ...".
+  std::string lookup_error;
+  // "no certificate for the address" or "FP: reason; FP (ldap): reason",
+  // or "ldap lookup failed: ...".
   std::string why_none() const;
 };
 
@@ -171,6 +202,10 @@ class KeyStore : public lookup::KeyFinder {
   // Creates the directories with their modes (private/ 0700); when run as
   // root, hands new directories to the owner of `root`.
   void create_layout() const;
+
+  // Asked for encryption certificates the store lacks. Set it before the
+  // store is shared between threads; an empty fetch removes it.
+  void set_external_source(ExternalSource source);
 
   Selection<EncryptionCertificate> select_encryption_certificate(std::string_view address) const;
   Selection<SigningIdentity> select_signing_identity(std::string_view address) const;
@@ -218,6 +253,7 @@ class KeyStore : public lookup::KeyFinder {
 
   std::filesystem::path root_;
   std::optional<std::time_t> fixed_now_;
+  std::optional<ExternalSource> external_;
   mutable std::mutex mutex_;
   mutable std::shared_ptr<const Snapshot> cached_;
   mutable std::map<std::string, bool> pgp_cache_;  // "e:addr" / "s:addr"
