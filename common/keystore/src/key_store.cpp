@@ -239,14 +239,17 @@ Selection<EncryptionCertificate> KeyStore::select_encryption_certificate(std::st
   out.rejected = std::move(c.rejected);
   if (!c.usable.empty()) {
     const StoredCertificate& best = *c.usable.front().stored;
-    out.best = EncryptionCertificate{ossl::share(best.certificate.get()), best.entry.fingerprint, {}};
+    const auto& caps = best.entry.provenance ? best.entry.provenance->capabilities : std::vector<std::string>{};
+    out.best = EncryptionCertificate{ossl::share(best.certificate.get()), best.entry.fingerprint, {},
+                                     std::find(caps.begin(), caps.end(), "aes256-gcm") != caps.end()};
   } else if (external_) {
     External ext = ask(*snap, *external_, address, now());
     out.rejected.insert(out.rejected.end(), ext.judged.rejected.begin(), ext.judged.rejected.end());
     out.lookup_error = ext.error;
     if (!ext.judged.usable.empty()) {
       const StoredCertificate& best = *ext.judged.usable.front().stored;
-      out.best = EncryptionCertificate{ossl::share(best.certificate.get()), best.entry.fingerprint, external_->name};
+      out.best =
+          EncryptionCertificate{ossl::share(best.certificate.get()), best.entry.fingerprint, external_->name, false};
     }
   }
   return out;

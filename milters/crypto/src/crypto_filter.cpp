@@ -136,6 +136,7 @@ class CryptoSession final : public milter::Session {
     std::optional<smime::Credential> signer;
     std::vector<ossl::X509Ptr> certificates;
     std::vector<std::string> encrypted_for;
+    bool all_support_gcm = true;  // every certificate's holder is known to open AES-256-GCM
     // The IncaMail fallback: RCPT argument, new address, its DSN arguments.
     struct Reroute {
       std::string original;
@@ -193,6 +194,13 @@ class CryptoSession final : public milter::Session {
   std::optional<Verdict> incamail_fallback(Actions& actions, const std::vector<std::string>& missing,
                                            const std::string& why);
   void reroute(Actions& actions);
+  smime::EncryptOptions encrypt_options() const {
+    smime::EncryptOptions o = settings_.encrypt;
+    if (settings_.cipher_auto && message_->all_support_gcm && !message_->certificates.empty()) {
+      o.cipher = smime::ContentCipher::aes256_gcm;
+    }
+    return o;
+  }
 
   const CryptoFilter& filter_;
   const Settings& settings_;
@@ -322,6 +330,7 @@ std::optional<Verdict> CryptoSession::prepare_outbound(Actions& actions) {
         log::info(qid, "certificate_found", {{"recipient", r}, {"origin", sel.best->origin},
                                              {"fingerprint", sel.best->fingerprint.substr(0, 16)}});
       }
+      m.all_support_gcm = m.all_support_gcm && sel.best->supports_gcm;
       m.certificates.push_back(std::move(sel.best->certificate));
       m.encrypted_for.push_back(r);
     }
@@ -444,7 +453,7 @@ void CryptoSession::open_inbound(std::string_view message, std::optional<std::st
     for (const auto& sig : st.signatures) {
       if (sig.verdict != smime::Verdict::valid || !sig.address_matches || !sig.signer) continue;
       try {
-        if (filter_.store().harvest(sig.signer.get(), "harvest:" + qid)) ++harvested;
+        if (filter_.store().harvest(sig.signer.get(), "harvest:" + qid, sig.capabilities)) ++harvested;
       } catch (const std::exception& e) {
         log::warning(qid, "harvest_failed", {{"signer", safe_text(sig.signer_id)}, {"error", safe_text(e.what())}});
       }
@@ -465,10 +474,10 @@ std::string CryptoSession::protect(std::string_view message) {
   std::vector<X509*> recipients;
   for (const auto& c : m.certificates) recipients.push_back(c.get());
   if (m.sign && m.encrypt) {
-    return smime::sign_and_encrypt_message(message, *m.signer, recipients, settings_.sign, settings_.encrypt);
+    return smime::sign_and_encrypt_message(message, *m.signer, recipients, settings_.sign, encrypt_options());
   }
   if (m.sign) return smime::sign_message(message, *m.signer, settings_.sign);
-  return smime::encrypt_message(message, recipients, settings_.encrypt);
+  return smime::encrypt_message(message, recipients, encrypt_options());
 }
 
 Verdict CryptoSession::on_eom(Actions& actions) {
@@ -526,7 +535,7 @@ Verdict CryptoSession::on_eom(Actions& actions) {
                 {{"from", m.sender},
                  {"signed", m.sign ? m.signer_address : std::string("no")},
                  {"recipients", m.encrypt ? join(m.encrypted_for) : std::string("-")},
-                 {"cipher", settings_.encrypt.cipher == smime::ContentCipher::aes256_gcm ? "aes256-gcm" : "aes256-cbc"},
+                 {"cipher", encrypt_options().cipher == smime::ContentCipher::aes256_gcm ? "aes256-gcm" : "aes256-cbc"},
                  {"size", static_cast<std::int64_t>(view.bytes().size())}});
     }
   } catch (const smime::Error& e) {

@@ -116,6 +116,11 @@ struct Provenance {
   std::string how;     // "import" or "harvest"
   std::string source;  // the file imported, or what the harvester said
   std::string added;   // UTC, "2026-11-24T23:10:00Z"
+  // The content ciphers the owner's last verified signature announced
+  // (SMIMECapabilities, smime::SignatureResult::capabilities), e.g.
+  // {"aes256-gcm", "aes256-cbc"}; empty: unknown. Sidecar line
+  // "capabilities: aes256-gcm,aes256-cbc" (absent in older files).
+  std::vector<std::string> capabilities;
 };
 
 // One stored certificate, as a listing shows it.
@@ -142,6 +147,9 @@ struct EncryptionCertificate {
   ossl::X509Ptr certificate;
   std::string fingerprint;
   std::string origin;  // "" for the store, else the external source's name ("ldap")
+  // The recorded capabilities list aes256-gcm: the recipient's client is
+  // known to open AuthEnvelopedData AES-256-GCM.
+  bool supports_gcm = false;
 };
 
 // Where recipients' certificates come from besides the store (see above).
@@ -217,10 +225,12 @@ class KeyStore : public lookup::KeyFinder {
   ossl::X509StorePtr verification_store() const;
 
   // Stores a signer's certificate after a successful verification into
-  // certs/, recording `source` and the time. Returns false when it was
-  // already stored (the first record is kept). Refuses (ImportError) a CA
-  // certificate or one without an e-mail address.
-  bool harvest(X509* certificate, std::string_view source);
+  // certs/, recording `source`, the time and the signature's `capabilities`.
+  // Returns false when it was already stored: the first record is kept,
+  // except that non-empty `capabilities` different from the recorded ones
+  // replace them (a certs/ entry only; clients change). Refuses
+  // (ImportError) a CA certificate or one without an e-mail address.
+  bool harvest(X509* certificate, std::string_view source, const std::vector<std::string>& capabilities = {});
 
   // Imports a PEM, DER or PKCS#12 file's bytes (see docs/keys.md for where
   // each piece goes). Throws ImportError with a clear reason ("wrong

@@ -44,6 +44,9 @@ struct Settings {
   // Outbound.
   smime::SignOptions sign;
   smime::EncryptOptions encrypt;
+  // outbound.cipher: auto - aes256-gcm when every recipient's certificate
+  // supports_gcm, else encrypt.cipher (aes256-cbc).
+  bool cipher_auto = false;
 
   // Inbound.
   std::string organisation_certificate;  // PEM file; "" for none
