@@ -133,7 +133,13 @@ bool recently_changed(const fs::path& dir, std::time_t now) {
 
 std::string format_provenance(const Provenance& p) {
   auto clean = [](std::string_view s) { return core::escape_controls(s); };
-  return "how: " + clean(p.how) + "\nsource: " + clean(p.source) + "\nadded: " + clean(p.added) + "\n";
+  std::string out = "how: " + clean(p.how) + "\nsource: " + clean(p.source) + "\nadded: " + clean(p.added) + "\n";
+  if (!p.capabilities.empty()) {
+    std::string caps;
+    for (const auto& c : p.capabilities) caps += (caps.empty() ? "" : ",") + clean(c);
+    out += "capabilities: " + caps + "\n";
+  }
+  return out;
 }
 
 std::optional<Provenance> parse_provenance(std::string_view text) {
@@ -150,6 +156,12 @@ std::optional<Provenance> parse_provenance(std::string_view text) {
       p.source = value, any = true;
     else if (key == "added")
       p.added = value, any = true;
+    else if (key == "capabilities") {
+      for (auto c : core::split(value, ',')) {
+        const std::string name(core::trim(c));
+        if (!name.empty()) p.capabilities.push_back(name);
+      }
+    }
   }
   if (!any) return std::nullopt;
   return p;

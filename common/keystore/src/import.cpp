@@ -120,7 +120,7 @@ std::vector<Imported> KeyStore::import_bytes(std::string_view bytes, const Impor
   create_layout();
   const auto owner = files::owner_for(root_);
   const std::string source = options.source.empty() ? "import" : options.source;
-  const Provenance provenance{"import", source, now_text()};
+  const Provenance provenance{"import", source, now_text(), {}};
   std::vector<Imported> out;
 
   // The key's certificate: the PKCS#12 one, or the PEM one the key fits.
@@ -201,7 +201,7 @@ std::vector<Imported> KeyStore::import_bytes(std::string_view bytes, const Impor
   return out;
 }
 
-bool KeyStore::harvest(X509* certificate, std::string_view source) {
+bool KeyStore::harvest(X509* certificate, std::string_view source, const std::vector<std::string>& capabilities) {
   if (certificate == nullptr) throw ImportError("harvest: no certificate");
   if (ossl::is_ca(certificate)) throw ImportError("harvest: a CA certificate is not harvested");
   if (ossl::certificate_emails(certificate).empty())
@@ -210,9 +210,20 @@ bool KeyStore::harvest(X509* certificate, std::string_view source) {
   const auto owner = files::owner_for(root_);
   const std::string fp = ossl::sha256_fingerprint(certificate);
   const fs::path dir = root_ / "certs";
-  if (present(dir / (fp + ".pem")) || present(root_ / "private" / (fp + ".pem"))) return false;
+  if (present(dir / (fp + ".pem"))) {
+    // Known: only what the owner's client announces now is updated.
+    const fs::path meta = dir / (fp + ".meta");
+    std::optional<Provenance> old = present(meta) ? files::parse_provenance(files::read_file(meta)) : std::nullopt;
+    if (!capabilities.empty() && (!old || old->capabilities != capabilities)) {
+      Provenance updated = old.value_or(Provenance{"harvest", std::string(source), now_text(), {}});
+      updated.capabilities = capabilities;
+      files::atomic_write(meta, files::format_provenance(updated), 0644, owner);
+    }
+    return false;
+  }
+  if (present(root_ / "private" / (fp + ".pem"))) return false;
   // The sidecar first: a scan that sees the certificate sees where it came from.
-  const Provenance provenance{"harvest", std::string(source), now_text()};
+  const Provenance provenance{"harvest", std::string(source), now_text(), capabilities};
   files::atomic_write(dir / (fp + ".meta"), files::format_provenance(provenance), 0644, owner);
   files::atomic_write(dir / (fp + ".pem"), ossl::to_pem(certificate), 0644, owner);
   return true;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "external.hpp"
 #include "files.hpp"
 #include "postern/core/strings.hpp"
 #include "postern/gpg/keyring.hpp"
@@ -94,11 +95,13 @@ struct Candidates {
   std::vector<Rejection> rejected;
 };
 
+// `pool`: other certificates to judge against the store (an external
+// source's); by default the stored ones.
 Candidates candidates(const KeyStore::Snapshot& snap, std::string_view address, ossl::Purpose purpose,
-                      std::time_t now) {
+                      std::time_t now, const std::vector<StoredCertificate>* pool = nullptr) {
   Candidates out;
   std::vector<std::string> seen;
-  for (const auto& c : snap.certificates) {
+  for (const auto& c : pool != nullptr ? *pool : snap.certificates) {
     const bool shelf_fits = purpose == ossl::Purpose::sign
                                 ? c.entry.shelf == Shelf::private_keys
                                 : c.entry.shelf == Shelf::private_keys || c.entry.shelf == Shelf::certs;
@@ -130,6 +133,34 @@ Candidates candidates(const KeyStore::Snapshot& snap, std::string_view address, 
   return out;
 }
 
+// What the external source answers for an address, judged like stored
+// certificates; those the store holds itself were judged already.
+struct External {
+  std::vector<StoredCertificate> found;  // what judged.usable points into
+  Candidates judged;
+  std::string error;  // the source failed
+};
+
+External ask(const KeyStore::Snapshot& snap, const ExternalSource& source, std::string_view address,
+             std::time_t now) {
+  External out;
+  lookup::Lookup<std::vector<std::string>> answer = source.fetch(address);
+  if (answer.failed()) {
+    out.error = answer.error.rfind(source.name + ":", 0) == 0 ? answer.error : source.name + ": " + answer.error;
+    return out;
+  }
+  std::vector<Rejection> unusable;
+  out.found = external_certificates(*answer.value, address, unusable);
+  std::erase_if(out.found, [&](const StoredCertificate& f) {
+    return std::any_of(snap.certificates.begin(), snap.certificates.end(),
+                       [&](const StoredCertificate& s) { return s.entry.fingerprint == f.entry.fingerprint; });
+  });
+  out.judged = candidates(snap, address, ossl::Purpose::encrypt, now, &out.found);
+  out.judged.rejected.insert(out.judged.rejected.end(), unusable.begin(), unusable.end());
+  for (auto& r : out.judged.rejected) r.origin = source.name;
+  return out;
+}
+
 }  // namespace
 
 const char* to_string(Shelf s) noexcept {
@@ -149,9 +180,13 @@ const char* to_string(Shelf s) noexcept {
 template <typename T>
 std::string Selection<T>::why_none() const {
   if (best) return {};
-  if (rejected.empty()) return "no certificate for the address";
   std::string out;
-  for (const auto& r : rejected) out += (out.empty() ? "" : "; ") + r.fingerprint.substr(0, 16) + ": " + r.reason;
+  for (const auto& r : rejected) {
+    out += (out.empty() ? "" : "; ") + (r.fingerprint.empty() ? std::string("?") : r.fingerprint.substr(0, 16)) +
+           (r.origin.empty() ? "" : " (" + r.origin + ")") + ": " + r.reason;
+  }
+  if (!lookup_error.empty()) out += (out.empty() ? "" : "; ") + std::string("lookup failed: ") + lookup_error;
+  if (out.empty()) return "no certificate for the address";
   return out;
 }
 template struct Selection<EncryptionCertificate>;
@@ -190,6 +225,14 @@ std::vector<std::string> KeyStore::problems() const {
   return out;
 }
 
+void KeyStore::set_external_source(ExternalSource source) {
+  if (source.fetch) {
+    external_ = std::move(source);
+  } else {
+    external_.reset();
+  }
+}
+
 Selection<EncryptionCertificate> KeyStore::select_encryption_certificate(std::string_view address) const {
   return select_encryption_certificate(address, nullptr);
 }
@@ -200,16 +243,29 @@ Selection<EncryptionCertificate> KeyStore::select_encryption_certificate(std::st
   Candidates c = candidates(*snap, address, ossl::Purpose::encrypt, now());
   Selection<EncryptionCertificate> out;
   out.rejected = std::move(c.rejected);
-  for (const Usable& u : c.usable) {
-    const StoredCertificate& s = *u.stored;
-    if (veto) {
-      if (std::string why = veto(s.certificate.get(), u.chain.get()); !why.empty()) {
-        out.rejected.push_back({s.entry.fingerprint, s.entry.subject, std::move(why)});
-        continue;
+  // The first usable candidate the veto (revocation) lets through; the
+  // refused ones join the rejections.
+  auto pick = [&](const std::vector<Usable>& usable, const std::string& origin) -> bool {
+    for (const Usable& u : usable) {
+      const StoredCertificate& s = *u.stored;
+      if (veto) {
+        if (std::string why = veto(s.certificate.get(), u.chain.get()); !why.empty()) {
+          out.rejected.push_back({s.entry.fingerprint, s.entry.subject, std::move(why), origin});
+          continue;
+        }
       }
+      const auto& caps = s.entry.provenance ? s.entry.provenance->capabilities : std::vector<std::string>{};
+      out.best = EncryptionCertificate{ossl::share(s.certificate.get()), s.entry.fingerprint, origin,
+                                       std::find(caps.begin(), caps.end(), "aes256-gcm") != caps.end()};
+      return true;
     }
-    out.best = EncryptionCertificate{ossl::share(s.certificate.get()), s.entry.fingerprint};
-    break;
+    return false;
+  };
+  if (!pick(c.usable, "") && external_) {
+    External ext = ask(*snap, *external_, address, now());
+    out.rejected.insert(out.rejected.end(), ext.judged.rejected.begin(), ext.judged.rejected.end());
+    out.lookup_error = ext.error;
+    pick(ext.judged.usable, external_->name);
   }
   return out;
 }
@@ -347,9 +403,14 @@ bool KeyStore::pgp_answer(const std::filesystem::path& home, std::string_view ad
 lookup::Lookup<bool> KeyStore::has_usable_key(std::string_view address, lookup::KeyKind kind) const {
   try {
     switch (kind) {
-      case lookup::KeyKind::smime_encrypt:
-        return lookup::Lookup<bool>::answer(
-            !candidates(*snapshot(), address, ossl::Purpose::encrypt, now()).usable.empty());
+      case lookup::KeyKind::smime_encrypt: {
+        const auto snap = snapshot();
+        const bool stored = !candidates(*snap, address, ossl::Purpose::encrypt, now()).usable.empty();
+        if (stored || !external_) return lookup::Lookup<bool>::answer(stored);
+        External ext = ask(*snap, *external_, address, now());
+        if (!ext.error.empty()) return lookup::Lookup<bool>::failure(ext.error);
+        return lookup::Lookup<bool>::answer(!ext.judged.usable.empty());
+      }
       case lookup::KeyKind::smime_sign: {
         const auto snap = snapshot();
         if (!snap->private_problem.empty()) return lookup::Lookup<bool>::failure(snap->private_problem);

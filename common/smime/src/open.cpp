@@ -3,7 +3,9 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "entity.hpp"
 #include "postern/core/strings.hpp"
@@ -23,6 +25,38 @@ struct Stop {
 };
 
 [[noreturn]] void stop(Failure failure, std::string detail) { throw Stop{failure, std::move(detail)}; }
+
+// The content ciphers a signer's SMIMECapabilities attribute (RFC 8551
+// 2.5.2) lists, in its order of preference; others (digests, RC2, ...) are
+// left out. Empty when the attribute is absent or unreadable.
+std::vector<std::string> capabilities_of(CMS_SignerInfo* info) {
+  static constexpr std::pair<int, const char*> kCiphers[] = {
+      {NID_aes_256_gcm, "aes256-gcm"}, {NID_aes_192_gcm, "aes192-gcm"}, {NID_aes_128_gcm, "aes128-gcm"},
+      {NID_aes_256_cbc, "aes256-cbc"}, {NID_aes_192_cbc, "aes192-cbc"}, {NID_aes_128_cbc, "aes128-cbc"},
+      {NID_des_ede3_cbc, "des3-cbc"},
+  };
+  std::vector<std::string> out;
+  const int at = CMS_signed_get_attr_by_NID(info, NID_SMIMECapabilities, -1);
+  X509_ATTRIBUTE* attr = at < 0 ? nullptr : CMS_signed_get_attr(info, at);
+  ASN1_TYPE* value = attr == nullptr ? nullptr : X509_ATTRIBUTE_get0_type(attr, 0);
+  if (value == nullptr || value->type != V_ASN1_SEQUENCE || value->value.sequence == nullptr) return out;
+  const unsigned char* p = value->value.sequence->data;
+  X509_ALGORS* algs = d2i_X509_ALGORS(nullptr, &p, value->value.sequence->length);
+  if (algs == nullptr) {
+    ERR_clear_error();
+    return out;
+  }
+  for (int i = 0; i < sk_X509_ALGOR_num(algs); ++i) {
+    const ASN1_OBJECT* oid = nullptr;
+    X509_ALGOR_get0(&oid, nullptr, nullptr, sk_X509_ALGOR_value(algs, i));
+    const int nid = OBJ_obj2nid(oid);
+    for (const auto& [known, name] : kCiphers) {
+      if (nid == known && std::find(out.begin(), out.end(), name) == out.end()) out.emplace_back(name);
+    }
+  }
+  sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
+  return out;
+}
 
 std::string queue_text(const char* what) {
   const std::string q = ossl::drain_errors();
@@ -200,6 +234,7 @@ std::string verify(CMS_ContentInfo* cms, const std::string* detached, const Open
     }
     SignatureResult result;
     result.opaque = detached == nullptr;
+    result.capabilities = capabilities_of(info);
     if (signer != nullptr) {
       result.signer = ossl::share(signer);
       result.signer_id = subject_text(signer);

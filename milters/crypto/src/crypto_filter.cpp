@@ -13,6 +13,7 @@
 #include "postern/crypto/header_edit.hpp"
 #include "postern/crypto/security_header.hpp"
 #include "postern/incamail/recipient_rewriter.hpp"
+#include "postern/ldap/directory.hpp"
 #include "postern/log/log.hpp"
 #include "postern/mime/address.hpp"
 #include "postern/mime/body_spool.hpp"
@@ -177,6 +178,7 @@ class CryptoSession final : public milter::Session {
     std::optional<smime::Credential> signer;
     std::vector<ossl::X509Ptr> certificates;
     std::vector<std::string> encrypted_for;
+    bool all_support_gcm = true;  // every certificate's holder is known to open AES-256-GCM
     // The IncaMail fallback: RCPT argument, new address, its DSN arguments.
     struct Reroute {
       std::string original;
@@ -238,6 +240,20 @@ class CryptoSession final : public milter::Session {
   std::optional<Verdict> incamail_fallback(Actions& actions, const std::vector<std::string>& missing,
                                            const std::string& why);
   void reroute(Actions& actions);
+  // The plan's cipher (a policy rule's encrypt {cipher: ...}) wins; else
+  // outbound.cipher, where auto means GCM when every recipient supports it.
+  smime::EncryptOptions encrypt_options() const {
+    smime::EncryptOptions o = settings_.encrypt;
+    switch (message_->plan.cipher) {
+      case plan::ContentCipher::gcm: o.cipher = smime::ContentCipher::aes256_gcm; return o;
+      case plan::ContentCipher::cbc: o.cipher = smime::ContentCipher::aes256_cbc; return o;
+      case plan::ContentCipher::automatic: break;
+    }
+    if (settings_.cipher_auto && message_->all_support_gcm && !message_->certificates.empty()) {
+      o.cipher = smime::ContentCipher::aes256_gcm;
+    }
+    return o;
+  }
 
   const CryptoFilter& filter_;
   const Settings& settings_;
@@ -372,11 +388,24 @@ std::optional<Verdict> CryptoSession::prepare_outbound(Actions& actions) {
     std::vector<std::string> reasons;
     for (const std::string& r : rcpts_done ? std::vector<std::string>{} : rcpts) {
       auto sel = filter_.store().select_encryption_certificate(r, revocation_veto(r, qid));
+      if (!sel.best && !sel.lookup_error.empty()) {
+        // Not "no certificate": the directory may hold one. Try again later
+        // rather than bounce or hold.
+        log::error(qid, "ldap_lookup_failed",
+                   {{"from", m.sender}, {"recipient", r}, {"error", safe_text(sel.lookup_error)}});
+        return Verdict::tempfail("451", "4.7.0",
+                                 "Security: the certificate directory cannot be reached; try again later");
+      }
       if (!sel.best) {
         missing.push_back(r);
         reasons.push_back(r + ": " + sel.why_none());
         continue;
       }
+      if (!sel.best->origin.empty()) {
+        log::info(qid, "certificate_found", {{"recipient", r}, {"origin", sel.best->origin},
+                                             {"fingerprint", sel.best->fingerprint.substr(0, 16)}});
+      }
+      m.all_support_gcm = m.all_support_gcm && sel.best->supports_gcm;
       m.certificates.push_back(std::move(sel.best->certificate));
       m.encrypted_for.push_back(r);
     }
@@ -527,7 +556,7 @@ void CryptoSession::open_inbound(std::string_view message, std::optional<std::st
     for (const auto& sig : st.signatures) {
       if (sig.verdict != smime::Verdict::valid || !sig.address_matches || !sig.signer) continue;
       try {
-        if (filter_.store().harvest(sig.signer.get(), "harvest:" + qid)) ++harvested;
+        if (filter_.store().harvest(sig.signer.get(), "harvest:" + qid, sig.capabilities)) ++harvested;
       } catch (const std::exception& e) {
         log::warning(qid, "harvest_failed", {{"signer", safe_text(sig.signer_id)}, {"error", safe_text(e.what())}});
       }
@@ -548,10 +577,10 @@ std::string CryptoSession::protect(std::string_view message) {
   std::vector<X509*> recipients;
   for (const auto& c : m.certificates) recipients.push_back(c.get());
   if (m.sign && m.encrypt) {
-    return smime::sign_and_encrypt_message(message, *m.signer, recipients, settings_.sign, settings_.encrypt);
+    return smime::sign_and_encrypt_message(message, *m.signer, recipients, settings_.sign, encrypt_options());
   }
   if (m.sign) return smime::sign_message(message, *m.signer, settings_.sign);
-  return smime::encrypt_message(message, recipients, settings_.encrypt);
+  return smime::encrypt_message(message, recipients, encrypt_options());
 }
 
 Verdict CryptoSession::on_eom(Actions& actions) {
@@ -615,7 +644,7 @@ Verdict CryptoSession::on_eom(Actions& actions) {
                 {{"from", m.sender},
                  {"signed", m.sign ? m.signer_address : std::string("no")},
                  {"recipients", m.encrypt ? join(m.encrypted_for) : std::string("-")},
-                 {"cipher", settings_.encrypt.cipher == smime::ContentCipher::aes256_gcm ? "aes256-gcm" : "aes256-cbc"},
+                 {"cipher", encrypt_options().cipher == smime::ContentCipher::aes256_gcm ? "aes256-gcm" : "aes256-cbc"},
                  {"size", static_cast<std::int64_t>(view.bytes().size())}});
     }
   } catch (const smime::Error& e) {
@@ -633,6 +662,12 @@ CryptoFilter::CryptoFilter(Settings settings) : settings_(std::move(settings)) {
   options.max_age = settings_.plan_max_age;
   sealer_ = std::make_unique<plan::Sealer>(plan::Secret::load(settings_.plan_secret_file), options);
   store_ = std::make_shared<keystore::KeyStore>(settings_.keystore_root);
+  if (settings_.ldap.enabled()) {
+    // Does not connect: a directory that is down fails lookups (tempfail), not the start.
+    auto directory = std::make_shared<const ldap::Directory>(settings_.ldap);
+    store_->set_external_source(
+        {"ldap", [directory](std::string_view address) { return directory->certificates(address); }});
+  }
   {
     // Always there: a policy rule may ask for checking when the milter's
     // setting is off. It runs in soft_fail mode, which checks the whole

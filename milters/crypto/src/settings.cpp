@@ -8,6 +8,7 @@
 
 #include "postern/core/net.hpp"
 #include "postern/core/error.hpp"
+#include "postern/ldap/settings.hpp"
 #include "postern/milter/program.hpp"
 #include "postern/plan/secret.hpp"
 
@@ -40,6 +41,11 @@ config::Schema build_schema() {
          .default_value = "/var/lib/postern",
          .doc = "the key store's directory: certificates, our users' keys, trust anchors, CRLs"});
 
+  // Recipients' certificates the store lacks are looked up here
+  // (userCertificate;binary, userSMIMECertificate); without ldap.uris only
+  // the store is asked. Answers are cached per ldap.cache.
+  ldap::declare_keys(s);
+
   s.section("outbound", "Signing and encryption of outbound mail");
   s.key({.path = "outbound.sign_format",
          .type = Type::string,
@@ -49,9 +55,11 @@ config::Schema build_schema() {
   s.key({.path = "outbound.cipher",
          .type = Type::string,
          .default_value = "aes256-cbc",
-         .doc = "content cipher: aes256-cbc (EnvelopedData, every client) or aes256-gcm (AuthEnvelopedData; "
-                "Outlook and Thunderbird cannot open it)",
-         .choices = {"aes256-cbc", "aes256-gcm"}});
+         .doc = "content cipher: aes256-cbc (EnvelopedData, every client), aes256-gcm (AuthEnvelopedData; "
+                "Outlook and Thunderbird cannot open it), or auto: aes256-gcm when every recipient of the envelope is "
+                "known to support it (its SMIMECapabilities, recorded when its signed mail was harvested), else "
+                "aes256-cbc",
+         .choices = {"aes256-cbc", "aes256-gcm", "auto"}});
   s.key({.path = "outbound.rsa_padding",
          .type = Type::string,
          .default_value = "pkcs1v15",
@@ -167,12 +175,19 @@ Settings Settings::from(const config::Config& c) {
   }
 
   s.keystore_root = c.get_string("keystore.root");
+  try {
+    s.ldap = ldap::settings_from(c);
+  } catch (const core::ConfigError& e) {
+    problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
+  }
 
   s.sign.format = choose<smime::SignFormat>(
       c, "outbound.sign_format", {{"detached", smime::SignFormat::detached}, {"opaque", smime::SignFormat::opaque}});
-  s.encrypt.cipher = choose<smime::ContentCipher>(
-      c, "outbound.cipher",
-      {{"aes256-cbc", smime::ContentCipher::aes256_cbc}, {"aes256-gcm", smime::ContentCipher::aes256_gcm}});
+  s.cipher_auto = c.get_string("outbound.cipher") == "auto";
+  s.encrypt.cipher = choose<smime::ContentCipher>(c, "outbound.cipher",
+                                                  {{"aes256-cbc", smime::ContentCipher::aes256_cbc},
+                                                   {"aes256-gcm", smime::ContentCipher::aes256_gcm},
+                                                   {"auto", smime::ContentCipher::aes256_cbc}});
   s.encrypt.rsa_padding = choose<smime::RsaPadding>(
       c, "outbound.rsa_padding", {{"pkcs1v15", smime::RsaPadding::pkcs1v15}, {"oaep", smime::RsaPadding::oaep}});
   smime::HeaderProtection hp;

@@ -517,12 +517,17 @@ std::string random_token() {
 std::shared_ptr<const milter::Filter> build_filter(std::shared_ptr<const config::Config> config) {
   FilterSettings settings = FilterSettings::from(*config);
   Services services;
+  auto keys = std::make_shared<keystore::KeyStore>(settings.keystore_root);
   if (settings.ldap.enabled()) {
     // Does not connect: a directory that is down makes lookups fail (and
     // the rules decide what that means), not the start or the reload.
-    services.directory = std::make_shared<const ldap::Directory>(settings.ldap);
+    auto directory = std::make_shared<const ldap::Directory>(settings.ldap);
+    services.directory = directory;
+    // key_available: smime also sees the directory's certificates.
+    keys->set_external_source(
+        {"ldap", [directory](std::string_view address) { return directory->certificates(address); }});
   }
-  services.keys = std::make_shared<const keystore::KeyStore>(settings.keystore_root);
+  services.keys = std::move(keys);
   auto policy = Policy::load(settings.rules_file, std::move(services));
   for (const auto& w : policy->warnings()) {
     log::warning("", "policy-warning", {{"diagnostic", w.to_string()}});

@@ -3,6 +3,7 @@
 // MilterDriver; the protected result is rebuilt from the transcript and
 // opened by common/smime and by `openssl cms` (the real judge).
 #include <gtest/gtest.h>
+#include <openssl/cms.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -855,6 +856,109 @@ TEST_F(CryptoTest, InboundDecryptsWithEncryptionOnlyAndExpiredCertificates) {
     EXPECT_NE(out.find("Der Vertrag liegt bei."), std::string::npos) << out;
     EXPECT_NE(out.find("X-Postern-Security: encryption=decrypted;"), std::string::npos) << out;
   }
+
+// outbound.cipher: auto. A signer's SMIMECapabilities are recorded when
+// its certificate is harvested; AES-256-GCM is used only when every
+// recipient is known to support it.
+
+// A message signed (opaque) by `who` whose SMIMECapabilities list exactly
+// `ciphers` (the OpenSSL API: `openssl cms -sign` cannot list GCM).
+std::string signed_with_capabilities(const std::string& headers, const std::string& entity,
+                                     const smime::Credential& who, const std::vector<int>& ciphers) {
+  ossl::BioPtr data(BIO_new_mem_buf(entity.data(), static_cast<int>(entity.size())));
+  const unsigned flags = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
+  ossl::CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
+  CMS_SignerInfo* si = cms ? CMS_add1_signer(cms.get(), who.cert.get(), who.key.get(), EVP_sha256(), flags) : nullptr;
+  if (si == nullptr) throw std::runtime_error("CMS_add1_signer");
+  STACK_OF(X509_ALGOR)* algs = sk_X509_ALGOR_new_null();
+  for (int nid : ciphers) CMS_add_simple_smimecap(&algs, nid, -1);
+  const int added = CMS_add_smimecap(si, algs);
+  sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
+  if (added != 1) throw std::runtime_error("CMS_add_smimecap");
+  for (const auto& c : who.chain) CMS_add1_cert(cms.get(), c.get());
+  if (CMS_final(cms.get(), data.get(), nullptr, CMS_BINARY) != 1) throw std::runtime_error("CMS_final");
+  ossl::BioPtr out(BIO_new(BIO_s_mem()));
+  ossl::BioPtr again(BIO_new_mem_buf(entity.data(), static_cast<int>(entity.size())));
+  if (SMIME_write_CMS(out.get(), cms.get(), again.get(), CMS_BINARY | SMIME_CRLFEOL) != 1) {
+    throw std::runtime_error("SMIME_write_CMS");
+  }
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(out.get(), &p);
+  return headers + std::string(p, static_cast<std::size_t>(n));
+}
+
+TEST_F(CryptoTest, AutoCipherIsGcmOnlyForRecipientsKnownToSupportIt) {
+  const std::string headers = "From: Dave <dave@partner.example>\r\nTo: alice@example.org\r\nSubject: Vertrag\r\n";
+  const std::string entity = "Content-Type: text/plain; charset=us-ascii\r\n\r\nDer Vertrag liegt bei.\r\n";
+  smime::Credential dave = credential(*dave_, *pki_);
+  {
+    MilterDriver d(filter());
+    auto r = d.run(inbound_envelope(),
+                   with_plan(signed_with_capabilities(headers, entity, dave, {NID_aes_256_gcm, NID_aes_256_cbc})));
+    ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+  }
+  ASSERT_EQ(harvested().size(), 1u);
+  EXPECT_EQ(harvested()[0].provenance->capabilities, (std::vector<std::string>{"aes256-gcm", "aes256-cbc"}));
+  {
+    keystore::KeyStore store(root_);
+    auto sel = store.select_encryption_certificate("dave@partner.example");
+    ASSERT_TRUE(sel.best);
+    EXPECT_TRUE(sel.best->supports_gcm);
+    EXPECT_FALSE(store.select_encryption_certificate("bob@partner.example").best->supports_gcm);
+  }
+
+  auto send = [&](const std::string& config, const std::vector<std::string>& rcpts) {
+    const std::string original = outbound_message(seal(outbound_plan(rcpts)));
+    MilterDriver d(filter(config));
+    auto r = d.run(outbound_envelope(rcpts), original);
+    EXPECT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+    const std::string out = delivered(original, r);
+    smime::Credential key = rcpts.front() == "<dave@partner.example>" ? credential(*dave_, *pki_)
+                                                                      : credential(*bob_, *pki_);
+    keystore::KeyStore store(root_);
+    ossl::X509StorePtr trust = store.verification_store();
+    smime::Opened opened = smime::open_message(out, {.keys = {&key}, .trust = trust.get()});
+    EXPECT_EQ(opened.status.failure, smime::Failure::none) << opened.status.detail;
+    EXPECT_TRUE(opened.status.encrypted);
+    return opened.status.authenticated_encryption;
+  };
+  EXPECT_TRUE(send("outbound: {cipher: auto}\n", {"<dave@partner.example>"}));
+  EXPECT_FALSE(send("outbound: {cipher: auto}\n", {"<bob@partner.example>"}));
+  EXPECT_FALSE(send("outbound: {cipher: auto}\n", {"<dave@partner.example>", "<bob@partner.example>"}));
+  EXPECT_FALSE(send("", {"<dave@partner.example>"})) << "the default stays aes256-cbc";
+}
+
+// A real client's signature: `openssl cms -sign` lists CBC ciphers but not
+// GCM in its SMIMECapabilities, so its signer is harvested as not known to
+// support GCM.
+TEST_F(CryptoTest, AnOpensslCmsSignatureIsHarvestedWithItsCapabilities) {
+  REQUIRE_OPENSSL();
+  testing::write_file(dir_ / "entity.txt", "Content-Type: text/plain; charset=us-ascii\r\n\r\nDer Vertrag liegt bei.\r\n");
+  testing::write_file(dir_ / "dave.pem", dave_->pem());
+  testing::write_file(dir_ / "dave.key", dave_->key_pem(), 0600);
+  testing::write_file(dir_ / "chain.pem", pki_->intermediate().pem());
+  const std::string d_ = dir_.string();
+  ASSERT_EQ(std::system(("openssl cms -sign -in " + d_ + "/entity.txt -signer " + d_ + "/dave.pem -inkey " + d_ +
+                         "/dave.key -certfile " + d_ + "/chain.pem -crlfeol -out " + d_ + "/signed.eml 2>" + d_ +
+                         "/err")
+                            .c_str()),
+            0)
+      << slurp(dir_ / "err");
+  const std::string message = "From: Dave <dave@partner.example>\r\nTo: alice@example.org\r\nSubject: Vertrag\r\n" +
+                              slurp(dir_ / "signed.eml");
+  MilterDriver d(filter("outbound: {cipher: auto}\n"));
+  auto r = d.run(inbound_envelope(), with_plan(message));
+  ASSERT_EQ(r.verdict.status, Status::proceed) << testing::describe(r.verdict);
+  EXPECT_NE(delivered(with_plan(message), r).find("signature=valid"), std::string::npos);
+  ASSERT_EQ(harvested().size(), 1u);
+  const auto caps = harvested()[0].provenance->capabilities;
+  EXPECT_NE(std::find(caps.begin(), caps.end(), "aes256-cbc"), caps.end()) << ::testing::PrintToString(caps);
+  EXPECT_EQ(std::find(caps.begin(), caps.end(), "aes256-gcm"), caps.end()) << ::testing::PrintToString(caps);
+  EXPECT_NE(slurp(harvested()[0].file.replace_extension(".meta")).find("capabilities: aes256-cbc"), std::string::npos);
+  keystore::KeyStore store(root_);
+  auto sel = store.select_encryption_certificate("dave@partner.example");
+  ASSERT_TRUE(sel.best);
+  EXPECT_FALSE(sel.best->supports_gcm);
 }
 
 }  // namespace

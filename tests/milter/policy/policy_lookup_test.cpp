@@ -6,6 +6,7 @@
 // and a restarted one answers again on the same filter; key_available
 // follows what the store holds.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -171,6 +172,78 @@ TEST_F(PolicyLookups, KeyAvailableFollowsTheKeyStore) {
     auto r = send(d, "carol@example.org");
     EXPECT_EQ(r.verdict.status, Status::proceed);
     EXPECT_FALSE(has(r, "X-Has-Certificate")) << ::testing::PrintToString(r.transcript);
+  }
+}
+
+std::string base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+TEST_F(PolicyLookups, KeyAvailableSeesCertificatesOnlyTheDirectoryHolds) {
+  if (const auto why = Slapd::unavailable(); !why.empty()) {
+    if (require_all()) FAIL() << why << " (POSTERN_REQUIRE_ALL=1)";
+    GTEST_SKIP() << why;
+  }
+  postern::testing::TestPki pki;
+  auto erin = pki.issue({.common_name = "Erin", .emails = {"erin@partner.example"}});
+  auto old = pki.issue({.common_name = "Old", .emails = {"old@partner.example"}, .not_before_days = -30,
+                        .not_after_days = -1});
+  {
+    keystore::KeyStore store(dir_ / "store");
+    store.create_layout();
+    keystore::ImportOptions anchor;
+    anchor.anchor = true;
+    store.import_bytes(pki.root().pem(), anchor);
+    store.import_bytes(pki.intermediate().pem(), {});
+  }
+  std::ofstream(dir_ / "people.ldif")
+      << "dn: uid=ext-erin,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: ext-erin\ncn: Erin\n"
+         "sn: Erin\nmail: erin@partner.example\nuserCertificate;binary:: "
+      << base64(erin.der())
+      << "\n\ndn: uid=ext-old,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: ext-old\ncn: Old\n"
+         "sn: Old\nmail: old@partner.example\nuserCertificate;binary:: "
+      << base64(old.der()) << "\n";
+  postern::testing::SlapdOptions options;
+  options.ldif_files = {std::string(POSTERN_SOURCE_DIR) + "/tests/data/ldap/directory.ldif",
+                        (dir_ / "people.ldif").string()};
+  Slapd slapd(options);
+  ASSERT_TRUE(slapd.started()) << slapd.why() << "\n" << slapd.log();
+  // Only key_available asks the directory here (no group condition).
+  std::ofstream(dir_ / "rules.yaml", std::ios::trunc) << R"(rules:
+  - name: encrypt-when-a-certificate-exists
+    when: {key_available: smime}
+    actions:
+      - add_header: {name: X-Has-Certificate, value: "yes"}
+)";
+  auto f = filter(slapd.uri());
+  {
+    testing::MilterDriver d(f);
+    auto r = send(d, "erin@partner.example");
+    EXPECT_EQ(r.verdict.status, Status::proceed);
+    EXPECT_TRUE(has(r, "X-Has-Certificate")) << ::testing::PrintToString(r.transcript);
+  }
+  {
+    testing::MilterDriver d(f);
+    auto r = send(d, "old@partner.example");  // expired: not usable
+    EXPECT_EQ(r.verdict.status, Status::proceed);
+    EXPECT_FALSE(has(r, "X-Has-Certificate")) << ::testing::PrintToString(r.transcript);
+  }
+  {
+    testing::MilterDriver d(f);
+    auto r = send(d, "nobody@partner.example");
+    EXPECT_EQ(r.verdict.status, Status::proceed);
+    EXPECT_FALSE(has(r, "X-Has-Certificate"));
+  }
+  // Down: the question cannot be answered (not "no"), so on_lookup_error (tempfail) applies.
+  ASSERT_TRUE(slapd.stop());
+  {
+    testing::MilterDriver d(f);
+    auto r = send(d, "someone@partner.example");
+    EXPECT_EQ(r.verdict.status, Status::tempfail) << ::testing::PrintToString(r.transcript);
   }
 }
 

@@ -38,6 +38,22 @@
 //   asked about the usable candidates, best first, until one passes; a
 //   vetoed one is rejected with the veto's reason, so the next best is used.
 //
+//   External source (set_external_source, e.g. postern-crypto's LDAP
+//   directory): when the store has no usable encryption certificate for an
+//   address, the source is asked and its certificates (DER X.509, or a DER
+//   PKCS#7 / CMS SignedData certs-only blob such as userSMIMECertificate,
+//   whose other certificates help build the chain) are judged by the same
+//   rules: the address, validity, key usage, a chain to the store's anchors
+//   through the stored intermediates and the blob's own certificates, the
+//   stored CRLs. A certificate that does not carry the address is rejected
+//   ("not issued to the address"). Their Rejections and the chosen
+//   EncryptionCertificate name the source in `origin`. Local certificates
+//   are preferred; nothing the source answers is written to the store
+//   (the source caches). A source that fails (server down) is not "no
+//   certificate": Selection::lookup_error is set, and has_usable_key()
+//   answers Lookup::failure, so the caller can tempfail instead of applying
+//   a fallback. Signing identities never come from the source.
+//
 //   Reading: each query stats the five directories; when none changed
 //   (mtime and size) since the last scan, the cached snapshot is used,
 //   otherwise the store is scanned again. Adding, replacing or removing a
@@ -104,6 +120,11 @@ struct Provenance {
   std::string how;     // "import" or "harvest"
   std::string source;  // the file imported, or what the harvester said
   std::string added;   // UTC, "2026-11-24T23:10:00Z"
+  // The content ciphers the owner's last verified signature announced
+  // (SMIMECapabilities, smime::SignatureResult::capabilities), e.g.
+  // {"aes256-gcm", "aes256-cbc"}; empty: unknown. Sidecar line
+  // "capabilities: aes256-gcm,aes256-cbc" (absent in older files).
+  std::vector<std::string> capabilities;
 };
 
 // One stored certificate, as a listing shows it.
@@ -123,11 +144,25 @@ struct Rejection {
   std::string fingerprint;
   std::string subject;
   std::string reason;  // "expired", "revoked", "wrong key usage", ...
+  std::string origin;  // "" for the store, else the external source's name ("ldap")
 };
 
 struct EncryptionCertificate {
   ossl::X509Ptr certificate;
   std::string fingerprint;
+  std::string origin;  // "" for the store, else the external source's name ("ldap")
+  // The recorded capabilities list aes256-gcm: the recipient's client is
+  // known to open AuthEnvelopedData AES-256-GCM.
+  bool supports_gcm = false;
+};
+
+// Where recipients' certificates come from besides the store (see above).
+struct ExternalSource {
+  std::string name;  // "ldap": named in Rejection::origin and in log lines
+  // The address's certificates, DER X.509 or DER PKCS#7 / CMS certs-only
+  // blobs; Lookup::failure when the source cannot be asked. Called from any
+  // thread.
+  std::function<lookup::Lookup<std::vector<std::string>>(std::string_view address)> fetch;
 };
 
 struct SigningIdentity {
@@ -148,7 +183,10 @@ template <typename T>
 struct Selection {
   std::optional<T> best;
   std::vector<Rejection> rejected;  // every other candidate that is not usable, with why
-  // "no certificate for the address" or "FP: reason; FP: reason".
+  // Set (and best empty) when the external source failed: "ldap: ...".
+  std::string lookup_error;
+  // "no certificate for the address" or "FP: reason; FP (ldap): reason",
+  // or "ldap lookup failed: ...".
   std::string why_none() const;
 };
 
@@ -184,6 +222,10 @@ class KeyStore : public lookup::KeyFinder {
   // root, hands new directories to the owner of `root`.
   void create_layout() const;
 
+  // Asked for encryption certificates the store lacks. Set it before the
+  // store is shared between threads; an empty fetch removes it.
+  void set_external_source(ExternalSource source);
+
   Selection<EncryptionCertificate> select_encryption_certificate(std::string_view address) const;
   // `veto(certificate, chain)` (chain: the certificate first, the anchor
   // last) returns "" to accept a usable candidate, else why it may not be
@@ -207,10 +249,12 @@ class KeyStore : public lookup::KeyFinder {
   ossl::X509StorePtr verification_store() const;
 
   // Stores a signer's certificate after a successful verification into
-  // certs/, recording `source` and the time. Returns false when it was
-  // already stored (the first record is kept). Refuses (ImportError) a CA
-  // certificate or one without an e-mail address.
-  bool harvest(X509* certificate, std::string_view source);
+  // certs/, recording `source`, the time and the signature's `capabilities`.
+  // Returns false when it was already stored: the first record is kept,
+  // except that non-empty `capabilities` different from the recorded ones
+  // replace them (a certs/ entry only; clients change). Refuses
+  // (ImportError) a CA certificate or one without an e-mail address.
+  bool harvest(X509* certificate, std::string_view source, const std::vector<std::string>& capabilities = {});
 
   // Imports a PEM, DER or PKCS#12 file's bytes (see docs/keys.md for where
   // each piece goes). Throws ImportError with a clear reason ("wrong
@@ -243,6 +287,7 @@ class KeyStore : public lookup::KeyFinder {
 
   std::filesystem::path root_;
   std::optional<std::time_t> fixed_now_;
+  std::optional<ExternalSource> external_;
   mutable std::mutex mutex_;
   mutable std::shared_ptr<const Snapshot> cached_;
   mutable std::map<std::string, bool> pgp_cache_;  // "e:addr" / "s:addr"

@@ -61,6 +61,11 @@ struct SignatureResult {
   bool address_matches = false;        // one of them is the From address
   ossl::X509Ptr signer;                // the signer certificate
   bool opaque = false;                 // signed-data (pkcs7-mime) rather than multipart/signed
+  // The content ciphers the signer's SMIMECapabilities attribute lists, in
+  // its order: "aes256-gcm", "aes192-gcm", "aes128-gcm", "aes256-cbc",
+  // "aes192-cbc", "aes128-cbc", "des3-cbc" (others are left out). Empty
+  // when the attribute is absent. Only to be believed when verdict is valid.
+  std::vector<std::string> capabilities;
 };
 
 struct SecurityStatus {

@@ -13,10 +13,13 @@
 //   Outbound (plan sign / encrypt): the signing identity of the From
 //   address (a single mailbox; else the envelope sender) and an encryption
 //   certificate for every plan recipient are selected from the key store
-//   at end of headers. No signing identity: 451 4.7.0 and an error log
+//   at end of headers (with an ldap: section, the directory is asked for
+//   recipients the store has no usable certificate for; a directory that
+//   cannot be asked: 451 4.7.0, log ldap_lookup_failed, no fallback).
+//   No signing identity: 451 4.7.0 and an error log
 //   line (a configuration problem). Each recipient certificate's chain is
-//   checked for revocation (revocation.mode; a revoked one, or under
-//   hard_fail one of unknown status, is not used and the store's next
+//   checked for revocation (revocation.mode, or the plan's choice; a revoked
+//   one, or under hard_fail one of unknown status, is not used and the next
 //   usable one is tried). A recipient without a usable
 //   certificate: the plan's fallback - bounce (550 5.7.1 naming them, for
 //   the whole transaction), hold (quarantine with the reason, unchanged),
@@ -26,7 +29,9 @@
 //   recipient IncaMail cannot take refuses the message with 5xx).
 //   encrypt=pgp: OpenPGP is not built yet, so the fallback applies to every
 //   recipient. At end of message the message is signed, then encrypted
-//   (common/smime), and its body and Content-* / MIME-Version fields (and
+//   (common/smime; outbound.cipher auto: AES-256-GCM when every
+//   certificate's holder is known to support it, keystore supports_gcm),
+//   and its body and Content-* / MIME-Version fields (and
 //   the Subject with header protection) are replaced. Any failure where a
 //   transform was required: 451 4.7.0, never the plaintext.
 //   Inbound (plan decrypt / verify): opened with every key of the
@@ -35,7 +40,7 @@
 //   message is replaced by its decrypted content. X-Postern-Security
 //   (security_header.hpp) says what was found; incoming copies of it are
 //   removed. A valid signature whose signer is the From address has its
-//   certificate harvested into the store. Mail that cannot be opened is
+//   certificate harvested into the store, with its SMIMECapabilities. Mail that cannot be opened is
 //   delivered unchanged with the reason in X-Postern-Security.
 //   Bodies are collected in a mime::BodySpool (bounded memory).
 //   All recipients of one transaction share one envelope: EC recipient

@@ -22,6 +22,7 @@
 
 #include "postern/config/config.hpp"
 #include "postern/config/schema.hpp"
+#include "postern/ldap/settings.hpp"
 #include "postern/smime/smime.hpp"
 
 namespace postern::crypto {
@@ -37,10 +38,15 @@ struct Settings {
   std::chrono::seconds plan_max_age{600};
 
   std::string keystore_root = "/var/lib/postern";
+  // Recipients' certificates the store lacks; uris empty: no directory.
+  ldap::Settings ldap;
 
   // Outbound.
   smime::SignOptions sign;
   smime::EncryptOptions encrypt;
+  // outbound.cipher: auto - aes256-gcm when every recipient's certificate
+  // supports_gcm, else encrypt.cipher (aes256-cbc).
+  bool cipher_auto = false;
 
   // Inbound.
   std::string organisation_certificate;  // PEM file; "" for none
