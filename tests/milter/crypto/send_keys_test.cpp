@@ -191,6 +191,16 @@ TEST_F(SendKeysTest, SmimeAttachesTheSenderCertificateAndItsCaChain) {
                      "Content-Disposition: attachment; filename=\"smime.p7c\"\r\n"),
             std::string::npos);
   EXPECT_EQ(out.find("X-Postern-Plan"), std::string::npos);
+  // Only the plan goes and Content-Type changes: the other fields stay.
+  for (const std::string& line : r.transcript) {
+    if (line.rfind("change_header", 0) != 0 && line.rfind("add_header", 0) != 0 &&
+        line.rfind("delete_header", 0) != 0 && line.rfind("insert_header", 0) != 0) {
+      continue;
+    }
+    EXPECT_TRUE(line.rfind("delete_header \"X-Postern-Plan\" 1", 0) == 0 ||
+                line.rfind("change_header \"Content-Type\" 1 \" multipart/mixed;", 0) == 0)
+        << line;
+  }
   const std::string der = p7c_of(out);
   ASSERT_FALSE(der.empty()) << out;
 
