@@ -21,6 +21,7 @@
 #include "postern/mime/header.hpp"
 #include "postern/ossl/certificate.hpp"
 #include "postern/ossl/pem_der.hpp"
+#include "postern/smime/certs_only.hpp"
 
 namespace postern::crypto {
 
@@ -186,6 +187,9 @@ class CryptoSession final : public milter::Session {
       std::string args;
     };
     std::vector<Reroute> reroutes;
+    // {send_keys}: the certs-only part to attach, "" for none.
+    std::string keys_part;
+    std::string keys_of;
     // Inbound.
     bool open = false;
     std::string auth_results;  // Authentication-Results value, "" for none
@@ -254,6 +258,7 @@ class CryptoSession final : public milter::Session {
     }
     return o;
   }
+  void prepare_send_keys(Actions& actions);
 
   const CryptoFilter& filter_;
   const Settings& settings_;
@@ -432,6 +437,57 @@ std::optional<Verdict> CryptoSession::prepare_outbound(Actions& actions) {
   return std::nullopt;
 }
 
+// The sender's certificates with their CA chain up to the anchor: the
+// signing certificate, the encryption certificate when it is another one,
+// the intermediates, the trust anchor.
+std::vector<ossl::X509Ptr> sender_certificates(const keystore::KeyStore& store, keystore::SigningIdentity& id,
+                                               std::string_view address) {
+  std::vector<ossl::X509Ptr> out;
+  out.push_back(ossl::share(id.certificate.get()));
+  auto enc = store.select_encryption_certificate(address);
+  if (enc.best && enc.best->fingerprint != id.fingerprint) out.push_back(std::move(enc.best->certificate));
+  const int n = id.chain ? sk_X509_num(id.chain.get()) : 0;
+  for (int i = 0; i < n; ++i) out.push_back(ossl::share(sk_X509_value(id.chain.get(), i)));
+  ossl::X509StorePtr trust = store.verification_store();
+  ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (trust && ctx && X509_STORE_CTX_init(ctx.get(), trust.get(), id.certificate.get(), id.chain.get()) == 1 &&
+      X509_verify_cert(ctx.get()) == 1) {
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+    const int len = chain != nullptr ? sk_X509_num(chain) : 0;
+    if (len > 1) out.push_back(ossl::share(sk_X509_value(chain, len - 1)));
+  }
+  return out;
+}
+
+// {send_keys} (a plan's send_keys, from a command postern-policy honoured):
+// the sender's certificates become a certs-only attachment, added before
+// any signing or encryption. A convenience: when it cannot be done the
+// message goes on without it, with a warning.
+void CryptoSession::prepare_send_keys(Actions& actions) {
+  const std::string qid = actions.queue_id();
+  Message& m = *message_;
+  const plan::SendKeys k = m.plan.send_keys;
+  const std::string address = signer_address();
+  if (k == plan::SendKeys::pgp || k == plan::SendKeys::all) {
+    log::warning(qid, "openpgp_not_built", {{"from", m.sender}, {"sender", address}, {"step", "send_keys"}});
+  }
+  if (k == plan::SendKeys::pgp) return;
+  try {
+    auto sel = filter_.store().select_signing_identity(address);
+    if (!sel.best) {
+      log::warning(qid, "send_keys_skipped", {{"from", m.sender}, {"sender", address}, {"why", sel.why_none()}});
+      return;
+    }
+    const std::vector<ossl::X509Ptr> certs = sender_certificates(filter_.store(), *sel.best, address);
+    std::vector<X509*> raw;
+    for (const auto& c : certs) raw.push_back(c.get());
+    m.keys_part = smime::certs_only_part(raw);
+    m.keys_of = address;
+  } catch (const std::exception& e) {
+    log::warning(qid, "send_keys_skipped", {{"from", m.sender}, {"sender", address}, {"why", safe_text(e.what())}});
+  }
+}
+
 Verdict CryptoSession::on_eoh(Actions& actions) {
   if (!message_) return Verdict::accept();
   if (message_->plan_headers == 0) {
@@ -448,9 +504,12 @@ Verdict CryptoSession::on_eoh(Actions& actions) {
       if (auto refusal = prepare_outbound(actions)) return *refusal;
     }
     if (message_->work == Work::hold) return Verdict::proceed();
+    if (p.send_keys != plan::SendKeys::none) prepare_send_keys(actions);
     // Nothing to do to the body: only the plan header goes (and recipients
     // are rerouted for the IncaMail fallback).
-    if (!message_->sign && !message_->encrypt && !message_->open) return Verdict::proceed();
+    if (!message_->sign && !message_->encrypt && !message_->open && message_->keys_part.empty()) {
+      return Verdict::proceed();
+    }
     message_->work = Work::transform;
     mime::SpoolOptions options;
     options.memory_limit = settings_.spool_memory_limit;
@@ -604,6 +663,10 @@ Verdict CryptoSession::on_eom(Actions& actions) {
     if (m.open) {
       actions.progress();
       open_inbound(view.bytes(), transformed, security, qid);
+    }
+    if (!m.keys_part.empty()) {
+      transformed = smime::attach_part(transformed ? std::string_view(*transformed) : view.bytes(), m.keys_part);
+      log::info(qid, "keys_attached", {{"from", m.sender}, {"sender", m.keys_of}, {"format", "smime"}});
     }
     if (outbound) {
       actions.progress();

@@ -16,6 +16,7 @@
 #include "postern/mime/body_spool.hpp"
 #include "postern/mime/encoded_word.hpp"
 #include "postern/policy/notices.hpp"
+#include "postern/policy/subject_command.hpp"
 
 namespace postern::policy {
 
@@ -143,6 +144,7 @@ class PolicySession final : public milter::Session {
     std::optional<std::string> auto_submitted, precedence;
     std::unique_ptr<mime::BodySpool> spool;
     std::size_t body_offset = 0;
+    std::optional<std::string> new_subject;  // a subject command removed
   };
 
   // The message so far: the header block first (so that the spool is the
@@ -168,6 +170,7 @@ class PolicySession final : public milter::Session {
   NoticeContext notice_context(const std::string& qid) const;
   smtp::Result submit(const std::vector<std::string>& to, const std::string& bytes) const;
   void send_notices(const std::string& qid, const MessageDecision& decision, bool rejected_all);
+  plan::SendKeys subject_command(const std::string& qid, const Envelope& envelope, const MessageFacts& facts);
 
   const PolicyFilter& filter_;
   const FilterSettings& settings_;
@@ -272,6 +275,36 @@ void PolicySession::send_notices(const std::string& qid, const MessageDecision& 
   }
 }
 
+// {send_keys} commands in the first Subject (subject_command.hpp): what
+// every plan attaches, none when there is no command or it is not
+// honoured. When honoured the commands leave the Subject: in the fields
+// the copies are made from, and (new_subject) in this transaction.
+plan::SendKeys PolicySession::subject_command(const std::string& qid, const Envelope& envelope,
+                                              const MessageFacts& facts) {
+  auto subject =
+      std::find_if(message_.fields.begin(), message_.fields.end(), [](const Field& f) { return core::iequals(f.name, "Subject"); });
+  if (subject == message_.fields.end()) return plan::SendKeys::none;
+  std::optional<SubjectCommand> cmd = find_subject_commands(subject->value);
+  if (!cmd) return plan::SendKeys::none;
+  std::optional<std::string> refusal;
+  if (!settings_.subject_commands) {
+    refusal = "subject commands are turned off (policy.subject_commands)";
+  } else {
+    refusal = subject_command_refusal(filter_.policy().subject(envelope, facts, ""));
+  }
+  if (refusal) {
+    log::info(qid, "subject_command",
+              {{"from", message_.sender}, {"command", join(cmd->found)}, {"action", "ignored"}, {"reason", *refusal}});
+    return plan::SendKeys::none;
+  }
+  subject->value = cmd->value;
+  message_.new_subject = cmd->value;
+  log::info(qid, "subject_command",
+            {{"from", message_.sender}, {"command", join(cmd->found)}, {"action", "send_keys"},
+             {"keys", plan::to_string(cmd->keys)}});
+  return cmd->keys;
+}
+
 Verdict PolicySession::on_eom(Actions& actions) {
   const std::string qid = actions.queue_id();
   spool();
@@ -290,7 +323,9 @@ Verdict PolicySession::on_eom(Actions& actions) {
   envelope.listener = message_.listener;
   envelope.tls_version = message_.tls_version;
   envelope.tls_cipher_bits = message_.cipher_bits;
-  const MessageDecision decision = filter_.policy().decide_message(envelope, MessageFacts::from_message(view.bytes()));
+  const MessageFacts facts = MessageFacts::from_message(view.bytes());
+  const MessageDecision decision = filter_.policy().decide_message(envelope, facts);
+  const plan::SendKeys send_keys = subject_command(qid, envelope, facts);
 
   bool unreadable = false;
   const std::vector<std::string> visible = visible_addresses(unreadable);
@@ -331,12 +366,14 @@ Verdict PolicySession::on_eom(Actions& actions) {
     const bool bcc = unreadable || std::find(visible.begin(), visible.end(), normalize_address(rcpt)) == visible.end();
     const bool held = d.disposition == Disposition::hold;
     const std::string args = dsn_args(message_.recipients[i]);
+    plan::Plan transforms = d.transforms;
+    if (!d.no_processing) transforms.send_keys = send_keys;  // no_processing: no keys attached either
     if (d.redirect_to.empty()) {
-      add_target({bracketed(rcpt), rcpt, true, args, d.transforms, bcc, held});
+      add_target({bracketed(rcpt), rcpt, true, args, transforms, bcc, held});
     } else {
-      for (const auto& to : d.redirect_to) add_target({bracketed(to), rcpt, false, "", d.transforms, bcc, held});
+      for (const auto& to : d.redirect_to) add_target({bracketed(to), rcpt, false, "", transforms, bcc, held});
     }
-    for (const auto& to : d.forward_to) add_target({bracketed(to), rcpt, false, "", d.transforms, bcc, held});
+    for (const auto& to : d.forward_to) add_target({bracketed(to), rcpt, false, "", transforms, bcc, held});
   }
 
   const std::size_t total = decision.recipients.size();
@@ -452,6 +489,7 @@ Verdict PolicySession::on_eom(Actions& actions) {
     }
   }
   if (!redirected.empty()) log::info(qid, "redirected", {{"from", message_.sender}, {"changes", join(redirected)}});
+  if (message_.new_subject) actions.change_header("Subject", 1, *message_.new_subject);
   detail::apply_edits(message_.fields, mine.transforms, actions);
   actions.add_header(plan::kPlanHeader, " " + seal(mine.transforms, mine.targets));
   if (mine.held) {

@@ -26,6 +26,11 @@ config::Schema build_schema() {
          .default_value = "/etc/postern/policy-rules.yaml",
          .doc = "the rules file (docs/policy.md). Reloaded with the configuration on SIGUSR1; a file with "
                 "errors keeps the old rules"});
+  s.key({.path = "policy.subject_commands",
+         .type = Type::boolean,
+         .default_value = "true",
+         .doc = "honour {send_keys}, {send_keys_smime} and {send_keys_pgp} in the Subject from authenticated "
+                "internal senders (docs/policy.md); false: commands are left in the Subject and only logged"});
 
   s.section("plan", "The signed X-Postern-Plan header");
   s.key({.path = "plan.secret_file",
@@ -114,6 +119,7 @@ FilterSettings FilterSettings::from(const config::Config& c) {
   std::vector<core::Diagnostic> problems;
   FilterSettings s;
   s.rules_file = c.get_string("policy.rules");
+  s.subject_commands = c.get_bool("policy.subject_commands");
   s.secret_file = c.get_string("plan.secret_file");
   s.plan_max_age = std::chrono::duration_cast<std::chrono::seconds>(c.get_duration("plan.max_age"));
   s.reinjection.host = c.get_string("reinjection.host");

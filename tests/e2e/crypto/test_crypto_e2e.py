@@ -9,6 +9,7 @@ filled with `posternctl keys import` from certificates made by openssl, and
 what leaves is judged by `openssl cms`.
 """
 
+import email
 import os
 import re
 import subprocess
@@ -230,6 +231,37 @@ class CryptoE2E(unittest.TestCase):
         self.assertRegex(self.crypto_log(), rf"{r.queue_id}: postern-crypto: opened .*harvested=1")
         self.assertIn("dave@partner.example", posternctl("keys", "show", "--store", self.store,
                                                          "dave@partner.example"))
+
+    def test_send_keys_from_inside_attaches_the_certificates_and_leaves_the_subject(self) -> None:
+        r, mid = self.send(["bob@example.com"], "{send_keys} hello")
+        self.assertTrue(r.accepted, f"{r.code} {r.reply}")
+        [d] = self.deliveries_of(mid, self.gw)
+        self.assertEqual(d.header("Subject"), "hello")
+        self.assertIn("multipart/mixed", d.header("Content-Type"))
+        parsed = email.message_from_bytes(d.data)
+        p7c = [part for part in parsed.walk() if part.get_filename() == "smime.p7c"]
+        self.assertEqual(len(p7c), 1, d.data.decode(errors="replace"))
+        self.assertEqual(p7c[0].get_content_type(), "application/pkcs7-mime")
+        self.assertEqual(p7c[0].get_param("smime-type"), "certs-only")
+        self.assertIn(b"Hello", d.body)
+        der = self.write("send-keys.p7c", p7c[0].get_payload(decode=True))
+        certs = openssl("pkcs7", "-inform", "DER", "-in", der, "-print_certs", "-noout").decode()
+        self.assertEqual(certs.count("subject="), 2, certs)  # alice and the root that issued her
+        self.assertIn("alice@example.com", openssl("pkcs7", "-inform", "DER", "-in", der, "-print_certs",
+                                                   "-text", "-noout").decode())
+        self.assertRegex(self.crypto_log(), rf"{r.queue_id}: postern-crypto: keys_attached "
+                                            r"from=<alice@example.com> sender=alice@example.com")
+
+    def test_send_keys_from_outside_is_ignored(self) -> None:
+        r, mid = self.send(["bob@example.com"], "{send_keys} hello", extra=OUTSIDE_CLIENT)
+        self.assertTrue(r.accepted, f"{r.code} {r.reply}")
+        [d] = self.deliveries_of(mid, self.gw)
+        self.assertEqual(d.header("Subject"), "{send_keys} hello")
+        self.assertNotIn(b"smime.p7c", d.data)
+        self.assertNotIn(b"certs-only", d.data)
+        with open(self.gw.milter("policy").log_file, encoding="utf-8", errors="replace") as f:
+            self.assertRegex(f.read(), rf"{r.queue_id}: postern-policy: subject_command .*action=ignored "
+                                       r"reason=\"?inbound message")
 
     def test_stopped_crypto_milter_tempfails_and_nothing_leaves_in_clear(self) -> None:
         crypto = self.gw.milter("crypto")

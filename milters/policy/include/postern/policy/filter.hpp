@@ -17,6 +17,10 @@
 //     queue (smfi_quarantine, the rule's reason);
 //   - redirect replaces a recipient, forward adds recipients; both take
 //     the recipient's plan;
+//   - a {send_keys} command in the Subject (subject_command.hpp), when
+//     honoured and policy.subject_commands is on, puts send_keys into the
+//     plan of every recipient not under no_processing and leaves the
+//     Subject (here and in the copies); otherwise it is logged as ignored;
 //   - recipients with the same plan form a group, and every Bcc recipient
 //     (an envelope recipient not in To or Cc) is a group of its own. The
 //     held group, else the first, stays in this transaction; every other
@@ -32,7 +36,7 @@
 //     one still have to do (header edits are done here and left out);
 //   - acknowledgements and alerts are submitted like copies, from the null
 //     sender; a failed one is logged, the message goes on.
-//   Log events: stripped, decided, tempfail, rejected, discarded, held,
+//   Log events: stripped, subject_command, decided, tempfail, rejected, discarded, held,
 //   resubmitted, resubmit-failed, notice, notice-failed, notice-skipped.
 // THREADS
 //   The filter is immutable and shared (the Sealer's seal() and the

@@ -34,6 +34,7 @@ const config::Schema& filter_schema();
 
 struct FilterSettings {
   std::string rules_file;
+  bool subject_commands = true;  // policy.subject_commands
   std::string secret_file;
   std::chrono::seconds plan_max_age{600};
 
