@@ -44,7 +44,10 @@ rules:
       - encrypt: {method: smime, fallback: hold}
   - name: inbound-smime
     when: {direction: inbound, recipient: "@example.com"}
-    actions: [decrypt, verify]
+    actions:
+      - decrypt
+      - verify
+      - security_tag: {decrypted: "[decrypted]", signed: "[signed]", invalid: "[signature not valid]"}
 """
 
 OUTSIDE_CLIENT = ("--xclient-addr", "198.51.100.7", "--xclient-name", "[UNAVAILABLE]")
@@ -225,9 +228,18 @@ class CryptoE2E(unittest.TestCase):
         [d] = self.deliveries_of(mid, self.gw)
         self.assertEqual(d.recipient, "alice@example.com")
         self.assertIn(b"The contract is attached.", d.body)
-        self.assertIn("text/plain", d.header("Content-Type"))
         self.assertEqual(d.header("X-Postern-Security"),
                          "encryption=decrypted; signature=valid; signer=dave@partner.example; from-match=yes")
+        # Decrypted, but the signature stays for the reader's client: openssl
+        # verifies what was delivered.
+        self.assertIn("multipart/signed", d.header("Content-Type"))
+        verified = openssl("cms", "-verify", "-CAfile", self.pki.root + ".pem",
+                           data=d.data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+        self.assertIn(b"The contract is attached.", verified)
+        self.assertEqual(d.header("Subject"), "[decrypted] [signed] Contract")
+        results = [v for v in d.headers("Authentication-Results") if "smime=" in v]
+        self.assertEqual(len(results), 1, d.headers("Authentication-Results"))
+        self.assertRegex(results[0], r"smime=pass body\.smime-identifier=dave@partner\.example body\.smime-serial=")
         self.assertRegex(self.crypto_log(), rf"{r.queue_id}: postern-crypto: opened .*harvested=1")
         self.assertIn("dave@partner.example", posternctl("keys", "show", "--store", self.store,
                                                          "dave@partner.example"))
