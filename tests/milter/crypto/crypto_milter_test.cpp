@@ -856,6 +856,7 @@ TEST_F(CryptoTest, InboundDecryptsWithEncryptionOnlyAndExpiredCertificates) {
     EXPECT_NE(out.find("Der Vertrag liegt bei."), std::string::npos) << out;
     EXPECT_NE(out.find("X-Postern-Security: encryption=decrypted;"), std::string::npos) << out;
   }
+}
 
 // outbound.cipher: auto. A signer's SMIMECapabilities are recorded when
 // its certificate is harvested; AES-256-GCM is used only when every
