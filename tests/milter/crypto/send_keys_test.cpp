@@ -20,6 +20,7 @@
 #include "postern/log/log.hpp"
 #include "postern/mime/transfer_encoding.hpp"
 #include "postern/plan/sealer.hpp"
+#include "postern/testing/delivered.hpp"
 #include "postern/testing/milter_driver.hpp"
 #include "postern/testing/test_pki.hpp"
 
@@ -49,41 +50,8 @@ bool have_openssl() { return std::system("openssl version >/dev/null 2>&1") == 0
     }                                                                                      \
   } while (false)
 
-// The header as changed by the transcript's change_header lines (the only
-// header edits postern-crypto makes here besides deleting the plan), and
-// the new body.
 std::string delivered(const std::string& original, const testing::MessageResult& r) {
-  std::string head = original.substr(0, original.find("\r\n\r\n") + 2);
-  auto erase_field = [&](const std::string& name) {
-    const std::size_t at = head.find(name + ":");
-    if (at == std::string::npos) return;
-    std::size_t end = head.find("\r\n", at);
-    while (end + 2 < head.size() && (head[end + 2] == ' ' || head[end + 2] == '\t')) end = head.find("\r\n", end + 2);
-    head.erase(at, end + 2 - at);
-  };
-  erase_field("X-Postern-Plan");
-  for (const std::string& line : r.transcript) {
-    for (const char* name : {"Content-Type", "Content-Transfer-Encoding", "MIME-Version"}) {
-      const std::string change = std::string("change_header \"") + name + "\" 1 \"";
-      const std::string add = std::string("add_header \"") + name + "\" \"";
-      const bool is_change = line.rfind(change, 0) == 0;
-      if (!is_change && line.rfind(add, 0) != 0) continue;
-      std::string value = line.substr((is_change ? change : add).size());
-      value = value.substr(0, value.rfind('"'));
-      std::string unescaped;
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        if (value[i] == '\\' && i + 1 < value.size()) {
-          const char n = value[++i];
-          unescaped += n == 'n' ? std::string("\r\n") : n == 't' ? std::string("\t") : std::string(1, n);
-        } else {
-          unescaped += value[i];
-        }
-      }
-      erase_field(name);
-      head += std::string(name) + ":" + unescaped + "\r\n";
-    }
-  }
-  return head + "\r\n" + (r.body_replaced ? r.new_body : original.substr(original.find("\r\n\r\n") + 4));
+  return testing::delivered_message(original, r);
 }
 
 // The decoded content of the smime.p7c part, "" when there is none.

@@ -15,6 +15,7 @@
 #include "postern/plan/sealer.hpp"
 #include "postern/policy/filter.hpp"
 #include "postern/policy/filter_settings.hpp"
+#include "postern/testing/delivered.hpp"
 #include "postern/testing/milter_driver.hpp"
 
 namespace postern::policy {
@@ -35,29 +36,6 @@ class Recorder final : public Submitter {
   std::vector<smtp::Submission> submissions;
   std::vector<std::string> messages;
 };
-
-// The quoted tokens of a transcript line, unescaped.
-std::vector<std::string> quoted(const std::string& line) {
-  std::vector<std::string> out;
-  for (std::size_t i = line.find('"'); i != std::string::npos; i = line.find('"', i + 1)) {
-    std::string v;
-    for (++i; i < line.size() && line[i] != '"'; ++i) {
-      if (line[i] != '\\') {
-        v += line[i];
-        continue;
-      }
-      const char n = line[++i];
-      if (n == 'x') {
-        v += static_cast<char>(std::stoi(line.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        v += n == 'n' ? '\n' : n == 'r' ? '\r' : n == 't' ? '\t' : n;
-      }
-    }
-    out.push_back(v);
-  }
-  return out;
-}
 
 class SubjectCommands : public ::testing::Test {
  protected:
@@ -99,7 +77,7 @@ class SubjectCommands : public ::testing::Test {
   // The sealed plan added in the transaction.
   plan::Plan added_plan(const testing::MessageResult& r) const {
     for (const auto& line : r.transcript) {
-      if (line.rfind("add_header \"X-Postern-Plan\"", 0) == 0) return plan_of(quoted(line).at(1));
+      if (line.rfind("add_header \"X-Postern-Plan\"", 0) == 0) return plan_of(testing::transcript_fields(line).at(2));
     }
     ADD_FAILURE() << "no plan added";
     return {};
@@ -107,7 +85,7 @@ class SubjectCommands : public ::testing::Test {
   static std::vector<std::string> subject_changes(const testing::MessageResult& r) {
     std::vector<std::string> out;
     for (const auto& line : r.transcript) {
-      if (line.rfind("change_header \"Subject\" 1 ", 0) == 0) out.push_back(quoted(line).at(1));
+      if (line.rfind("change_header \"Subject\" 1 ", 0) == 0) out.push_back(testing::transcript_fields(line).at(3));
     }
     return out;
   }
