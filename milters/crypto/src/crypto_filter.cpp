@@ -188,7 +188,7 @@ class CryptoSession final : public milter::Session {
   void check_revocation(smime::SecurityStatus& st, X509_STORE* trust, const std::string& qid) const;
   void open_inbound(std::string_view message, std::optional<std::string>& transformed, std::string& security,
                     const std::string& qid);
-  std::string protect(std::string_view message);
+  void protect(std::string_view message, mime::BodySpool& out);
   std::optional<Verdict> incamail_fallback(Actions& actions, const std::vector<std::string>& missing,
                                            const std::string& why);
   void reroute(Actions& actions);
@@ -447,15 +447,40 @@ void CryptoSession::open_inbound(std::string_view message, std::optional<std::st
   }
 }
 
-std::string CryptoSession::protect(std::string_view message) {
+void CryptoSession::protect(std::string_view message, mime::BodySpool& out) {
   Message& m = *message_;
   std::vector<X509*> recipients;
   for (const auto& c : m.certificates) recipients.push_back(c.get());
-  if (m.sign && m.encrypt) {
-    return smime::sign_and_encrypt_message(message, *m.signer, recipients, settings_.sign, settings_.encrypt);
+  if (m.sign && !m.encrypt) {
+    out.append(smime::sign_message(message, *m.signer, settings_.sign));
+    return;
   }
-  if (m.sign) return smime::sign_message(message, *m.signer, settings_.sign);
-  return smime::encrypt_message(message, recipients, settings_.encrypt);
+  // Encrypted output goes to the spool as it is made, in kBodyChunk
+  // writes: a large message is never held whole a second time.
+  std::string pending;
+  const smime::Sink sink = [&](std::string_view bytes) {
+    pending += bytes;
+    if (pending.size() >= kBodyChunk) {
+      out.append(pending);
+      pending.clear();
+    }
+  };
+  if (m.sign) {
+    smime::sign_and_encrypt_message_to(sink, message, *m.signer, recipients, settings_.sign, settings_.encrypt);
+  } else {
+    smime::encrypt_message_to(sink, message, recipients, settings_.encrypt);
+  }
+  out.append(pending);
+}
+
+// The header block at the start of `spool`, read in growing pieces.
+mime::HeaderBlock spooled_header(const mime::BodySpool& spool, std::string& text) {
+  for (std::size_t n = kBodyChunk;; n *= 2) {
+    text.resize(std::min(n, spool.size()));
+    text.resize(spool.read(0, text));
+    mime::HeaderBlock block = mime::HeaderBlock::parse(text);
+    if (block.end() == mime::HeaderBlock::End::blank_line || text.size() == spool.size()) return block;
+  }
 }
 
 Verdict CryptoSession::on_eom(Actions& actions) {
@@ -471,39 +496,56 @@ Verdict CryptoSession::on_eom(Actions& actions) {
       if (m.work == Work::remove_plan) log::debug(qid, "plan_removed", {{"from", m.sender}});
       return Verdict::proceed();
     }
-    mime::BodySpool::View view = m.spool->view();
+    std::optional<mime::BodySpool::View> view = m.spool->view();
     std::optional<std::string> transformed;
+    std::unique_ptr<mime::BodySpool> result;  // the protected message (outbound)
     std::string security;
     // Each step can take seconds on big mail: restart Postfix's
     // content_timeout clock before it.
     if (m.open) {
       actions.progress();
-      open_inbound(view.bytes(), transformed, security, qid);
+      open_inbound(view->bytes(), transformed, security, qid);
     }
     if (outbound) {
       actions.progress();
-      const std::string_view input = transformed ? std::string_view(*transformed) : view.bytes();
-      transformed = protect(input);
+      mime::SpoolOptions options;
+      options.memory_limit = settings_.spool_memory_limit;
+      options.directory = settings_.spool_directory;
+      result = std::make_unique<mime::BodySpool>(options);
+      protect(transformed ? std::string_view(*transformed) : view->bytes(), *result);
+      transformed.reset();
     }
+    view.reset();  // the input is not needed any more: unmap it
 
-    std::vector<Field> after = transformed ? fields_of(*transformed) : m.fields;
+    std::string result_header;
+    std::optional<mime::HeaderBlock> block;
+    if (result) {
+      block = spooled_header(*result, result_header);
+    } else if (transformed) {
+      block = mime::HeaderBlock::parse(*transformed);
+    }
+    if (block && block->end() != mime::HeaderBlock::End::blank_line) {
+      throw std::runtime_error("the transformed message has no header block");
+    }
+    std::vector<Field> after = result ? fields_of(result_header) : transformed ? fields_of(*transformed) : m.fields;
     if (m.open) {
       std::erase_if(after, [](const Field& f) { return core::iequals(f.name, kSecurityHeader); });
       after.push_back({std::string(kSecurityHeader), security});
     }
-    std::size_t body_offset = 0;
-    if (transformed) {
-      const mime::HeaderBlock block = mime::HeaderBlock::parse(*transformed);
-      if (block.end() != mime::HeaderBlock::End::blank_line) {
-        throw std::runtime_error("the transformed message has no header block");
-      }
-      body_offset = block.consumed();
-    }
+    const std::size_t body_offset = block ? block->consumed() : 0;
     // Header changes first: Postfix refuses other changes between body chunks.
     actions.change_header(plan::kPlanHeader, 1, std::nullopt);
     apply_header_changes(m.fields, after, actions);
     reroute(actions);
-    if (transformed) {
+    if (result) {
+      // From the spool in chunks, as it was written.
+      std::string chunk(kBodyChunk, '\0');
+      std::size_t at = body_offset;
+      for (std::size_t n; (n = result->read(at, chunk)) > 0; at += n) {
+        actions.replace_body(std::string_view(chunk).substr(0, n));
+      }
+      if (at == body_offset) actions.replace_body("");
+    } else if (transformed) {
       const std::string_view body = std::string_view(*transformed).substr(body_offset);
       for (std::size_t at = 0; at < body.size(); at += kBodyChunk) actions.replace_body(body.substr(at, kBodyChunk));
       if (body.empty()) actions.replace_body("");
@@ -514,7 +556,7 @@ Verdict CryptoSession::on_eom(Actions& actions) {
                  {"signed", m.sign ? m.signer_address : std::string("no")},
                  {"recipients", m.encrypt ? join(m.encrypted_for) : std::string("-")},
                  {"cipher", settings_.encrypt.cipher == smime::ContentCipher::aes256_gcm ? "aes256-gcm" : "aes256-cbc"},
-                 {"size", static_cast<std::int64_t>(view.bytes().size())}});
+                 {"size", static_cast<std::int64_t>(m.spool->size())}});
     }
   } catch (const smime::Error& e) {
     return transform_failed(actions, smime::to_string(e.failure()), e.what());
