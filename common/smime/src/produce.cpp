@@ -282,19 +282,23 @@ void sign_and_encrypt(Output& out, std::string_view message, const Credential& s
   if (recipients.empty()) throw Error(Failure::bad_input, "no recipient certificate");
   detail::Split split = detail::split_message(message);
   const HeaderProtection& hp = encrypt_options.header_protection;
-  const std::string entity = prepare_entity(message, split, hp.enabled ? Hp::cipher : Hp::none, hp);
-  if (sign_options.format == SignFormat::detached) {
-    // The signed entity is never put together: its three pieces go
-    // through the cipher one after the other.
-    const DetachedParts parts = sign_detached(entity, signer, sign_options);
+  const Hp mode = hp.enabled ? Hp::cipher : Hp::none;
+  if (sign_options.format == SignFormat::opaque) {
+    std::string signed_entity;
+    {
+      const std::string entity = prepare_entity(message, split, mode, hp);
+      sign_entity(signed_entity, entity, signer, sign_options);
+    }
     out.put(detail::outer_fields(split.outer));
-    encrypt_entity(out, {parts.head, entity, parts.tail}, recipients, encrypt_options);
+    encrypt_entity(out, {signed_entity}, recipients, encrypt_options);
     return;
   }
-  std::string signed_entity;
-  sign_entity(signed_entity, entity, signer, sign_options);
+  // Detached: the signed entity is never put together; its three pieces
+  // go through the cipher one after the other.
+  const std::string entity = prepare_entity(message, split, mode, hp);
+  const DetachedParts parts = sign_detached(entity, signer, sign_options);
   out.put(detail::outer_fields(split.outer));
-  encrypt_entity(out, {signed_entity}, recipients, encrypt_options);
+  encrypt_entity(out, {parts.head, entity, parts.tail}, recipients, encrypt_options);
 }
 
 void encrypt(Output& out, std::string_view message, const std::vector<X509*>& recipients,
