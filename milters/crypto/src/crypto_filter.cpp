@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -188,7 +189,7 @@ class CryptoSession final : public milter::Session {
   void check_revocation(smime::SecurityStatus& st, X509_STORE* trust, const std::string& qid) const;
   void open_inbound(std::string_view message, std::optional<std::string>& transformed, std::string& security,
                     const std::string& qid);
-  void protect(std::string_view message, mime::BodySpool& out);
+  void protect(std::string_view message, const smime::Sink& out);
   std::optional<Verdict> incamail_fallback(Actions& actions, const std::vector<std::string>& missing,
                                            const std::string& why);
   void reroute(Actions& actions);
@@ -447,41 +448,85 @@ void CryptoSession::open_inbound(std::string_view message, std::optional<std::st
   }
 }
 
-void CryptoSession::protect(std::string_view message, mime::BodySpool& out) {
+void CryptoSession::protect(std::string_view message, const smime::Sink& out) {
   Message& m = *message_;
   std::vector<X509*> recipients;
   for (const auto& c : m.certificates) recipients.push_back(c.get());
-  if (m.sign && !m.encrypt) {
-    out.append(smime::sign_message(message, *m.signer, settings_.sign));
-    return;
-  }
-  // Encrypted output goes to the spool as it is made, in kBodyChunk
-  // writes: a large message is never held whole a second time.
-  std::string pending;
-  const smime::Sink sink = [&](std::string_view bytes) {
-    pending += bytes;
-    if (pending.size() >= kBodyChunk) {
-      out.append(pending);
-      pending.clear();
-    }
-  };
-  if (m.sign) {
-    smime::sign_and_encrypt_message_to(sink, message, *m.signer, recipients, settings_.sign, settings_.encrypt);
+  if (m.sign && m.encrypt) {
+    smime::sign_and_encrypt_message_to(out, message, *m.signer, recipients, settings_.sign, settings_.encrypt);
+  } else if (m.sign) {
+    out(smime::sign_message(message, *m.signer, settings_.sign));
   } else {
-    smime::encrypt_message_to(sink, message, recipients, settings_.encrypt);
+    smime::encrypt_message_to(out, message, recipients, settings_.encrypt);
   }
-  out.append(pending);
 }
 
-// The header block at the start of `spool`, read in growing pieces.
-mime::HeaderBlock spooled_header(const mime::BodySpool& spool, std::string& text) {
-  for (std::size_t n = kBodyChunk;; n *= 2) {
-    text.resize(std::min(n, spool.size()));
-    text.resize(spool.read(0, text));
-    mime::HeaderBlock block = mime::HeaderBlock::parse(text);
-    if (block.end() == mime::HeaderBlock::End::blank_line || text.size() == spool.size()) return block;
+// A transformed message on its way to Postfix as it is made: its header
+// block is collected until the blank line and handed to `on_header` (the
+// header changes, which must come first), then the body goes out in
+// kBodyChunk pieces. Nothing the size of the message is held.
+class BodyStream {
+ public:
+  BodyStream(Actions& actions, std::function<void(std::string_view)> on_header)
+      : actions_(actions), on_header_(std::move(on_header)) {}
+
+  void write(std::string_view bytes) {
+    if (!header_done_) {
+      // Only the header block is collected: up to the first empty line.
+      std::size_t end = std::string_view::npos;
+      for (std::size_t i = 0; i < bytes.size() && end == std::string_view::npos; ++i) {
+        if (bytes[i] == '\n' && (last_ == '\n' || (last_ == '\r' && before_last_ == '\n'))) end = i + 1;
+        before_last_ = last_;
+        last_ = bytes[i];
+      }
+      header_ += bytes.substr(0, end);
+      if (end == std::string_view::npos) return;
+      const mime::HeaderBlock block = mime::HeaderBlock::parse(header_);
+      if (block.end() != mime::HeaderBlock::End::blank_line || block.consumed() != header_.size()) {
+        throw std::runtime_error("the transformed message has no header block");
+      }
+      header_done_ = true;
+      on_header_(header_);
+      bytes.remove_prefix(end);
+    }
+    for (; pending_.empty() && bytes.size() >= kBodyChunk; bytes.remove_prefix(kBodyChunk)) {
+      actions_.replace_body(bytes.substr(0, kBodyChunk));  // a large piece, not copied
+      sent_ = true;
+    }
+    pending_ += bytes;
+    if (pending_.size() >= kBodyChunk) send(false);
   }
-}
+
+  void finish() {
+    if (!header_done_) throw std::runtime_error("the transformed message has no header block");
+    send(true);
+  }
+
+ private:
+  // Whole chunks; with `all` the rest too (an empty body once).
+  void send(bool all) {
+    std::string_view rest = pending_;
+    for (; rest.size() >= kBodyChunk; rest.remove_prefix(kBodyChunk)) {
+      actions_.replace_body(rest.substr(0, kBodyChunk));
+      sent_ = true;
+    }
+    if (all && (!rest.empty() || !sent_)) {
+      actions_.replace_body(rest);
+      sent_ = true;
+      rest = {};
+    }
+    pending_.erase(0, pending_.size() - rest.size());
+  }
+
+  Actions& actions_;
+  std::function<void(std::string_view)> on_header_;
+  std::string header_;
+  char last_ = '\n';  // as if a line had just ended
+  char before_last_ = '\0';
+  bool header_done_ = false;
+  std::string pending_;
+  bool sent_ = false;
+};
 
 Verdict CryptoSession::on_eom(Actions& actions) {
   if (!message_ || message_->plan_headers == 0) return Verdict::proceed();
@@ -496,59 +541,38 @@ Verdict CryptoSession::on_eom(Actions& actions) {
       if (m.work == Work::remove_plan) log::debug(qid, "plan_removed", {{"from", m.sender}});
       return Verdict::proceed();
     }
-    std::optional<mime::BodySpool::View> view = m.spool->view();
+    const mime::BodySpool::View view = m.spool->view();
     std::optional<std::string> transformed;
-    std::unique_ptr<mime::BodySpool> result;  // the protected message (outbound)
     std::string security;
     // Each step can take seconds on big mail: restart Postfix's
     // content_timeout clock before it.
     if (m.open) {
       actions.progress();
-      open_inbound(view->bytes(), transformed, security, qid);
+      open_inbound(view.bytes(), transformed, security, qid);
     }
+    // Header changes first: Postfix refuses other changes between body chunks.
+    const auto change_headers = [&](std::vector<Field> after) {
+      if (m.open) {
+        std::erase_if(after, [](const Field& f) { return core::iequals(f.name, kSecurityHeader); });
+        after.push_back({std::string(kSecurityHeader), security});
+      }
+      actions.change_header(plan::kPlanHeader, 1, std::nullopt);
+      apply_header_changes(m.fields, after, actions);
+      reroute(actions);
+    };
+    BodyStream stream(actions, [&](std::string_view header) { change_headers(fields_of(header)); });
     if (outbound) {
       actions.progress();
-      mime::SpoolOptions options;
-      options.memory_limit = settings_.spool_memory_limit;
-      options.directory = settings_.spool_directory;
-      result = std::make_unique<mime::BodySpool>(options);
-      protect(transformed ? std::string_view(*transformed) : view->bytes(), *result);
-      transformed.reset();
-    }
-    view.reset();  // the input is not needed any more: unmap it
-
-    std::string result_header;
-    std::optional<mime::HeaderBlock> block;
-    if (result) {
-      block = spooled_header(*result, result_header);
+      // The protected message goes to Postfix as it is made; a failure
+      // part way is a tempfail, and Postfix then drops every change.
+      protect(transformed ? std::string_view(*transformed) : view.bytes(),
+              [&](std::string_view bytes) { stream.write(bytes); });
+      stream.finish();
     } else if (transformed) {
-      block = mime::HeaderBlock::parse(*transformed);
-    }
-    if (block && block->end() != mime::HeaderBlock::End::blank_line) {
-      throw std::runtime_error("the transformed message has no header block");
-    }
-    std::vector<Field> after = result ? fields_of(result_header) : transformed ? fields_of(*transformed) : m.fields;
-    if (m.open) {
-      std::erase_if(after, [](const Field& f) { return core::iequals(f.name, kSecurityHeader); });
-      after.push_back({std::string(kSecurityHeader), security});
-    }
-    const std::size_t body_offset = block ? block->consumed() : 0;
-    // Header changes first: Postfix refuses other changes between body chunks.
-    actions.change_header(plan::kPlanHeader, 1, std::nullopt);
-    apply_header_changes(m.fields, after, actions);
-    reroute(actions);
-    if (result) {
-      // From the spool in chunks, as it was written.
-      std::string chunk(kBodyChunk, '\0');
-      std::size_t at = body_offset;
-      for (std::size_t n; (n = result->read(at, chunk)) > 0; at += n) {
-        actions.replace_body(std::string_view(chunk).substr(0, n));
-      }
-      if (at == body_offset) actions.replace_body("");
-    } else if (transformed) {
-      const std::string_view body = std::string_view(*transformed).substr(body_offset);
-      for (std::size_t at = 0; at < body.size(); at += kBodyChunk) actions.replace_body(body.substr(at, kBodyChunk));
-      if (body.empty()) actions.replace_body("");
+      stream.write(*transformed);
+      stream.finish();
+    } else {
+      change_headers(m.fields);
     }
     if (outbound) {
       log::info(qid, m.encrypt ? "encrypted" : "signed",
