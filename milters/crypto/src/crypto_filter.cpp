@@ -1,10 +1,13 @@
 #include "postern/crypto/crypto_filter.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,6 +33,65 @@ using milter::Verdict;
 
 constexpr std::size_t kBodyChunk = 64 * 1024;
 constexpr std::size_t kNamedInReply = 5;
+
+// Transforms share a memory budget. One holds about twice its message
+// while it runs (the mapped input and the canonical entity, or the
+// decrypted layers), so N concurrent large messages would need 2N times
+// their size: a transform waits until its share fits, and one larger
+// than the whole budget runs when no other does. Below kUnbudgeted a
+// transform is not counted.
+constexpr std::size_t kTransformBudget = std::size_t{256} << 20;
+constexpr std::size_t kUnbudgeted = std::size_t{1} << 20;
+
+class MemoryBudget {
+ public:
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(MemoryBudget* budget, std::size_t bytes) : budget_(budget), bytes_(bytes) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() {
+      if (budget_ != nullptr) budget_->release(bytes_);
+    }
+
+   private:
+    MemoryBudget* budget_ = nullptr;
+    std::size_t bytes_ = 0;
+  };
+
+  // Waits for `bytes`; calls `waiting` every few seconds meanwhile.
+  std::unique_ptr<Lease> acquire(std::size_t bytes, const std::function<void()>& waiting) {
+    if (bytes < kUnbudgeted) return std::make_unique<Lease>();
+    std::unique_lock lock(mutex_);
+    const auto fits = [&] { return used_ == 0 || used_ + bytes <= kTransformBudget; };
+    while (!freed_.wait_for(lock, std::chrono::seconds(5), fits)) {
+      lock.unlock();
+      waiting();  // Postfix's content_timeout runs meanwhile
+      lock.lock();
+    }
+    used_ += bytes;
+    return std::make_unique<Lease>(this, bytes);
+  }
+
+ private:
+  void release(std::size_t bytes) {
+    {
+      std::lock_guard lock(mutex_);
+      used_ -= bytes;
+    }
+    freed_.notify_all();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  std::size_t used_ = 0;
+};
+
+MemoryBudget& transform_budget() {
+  static MemoryBudget budget;
+  return budget;
+}
 
 // "<a@example.org>" -> "a@example.org"; other forms as they are.
 std::string bare(std::string_view path) {
@@ -541,6 +603,7 @@ Verdict CryptoSession::on_eom(Actions& actions) {
       if (m.work == Work::remove_plan) log::debug(qid, "plan_removed", {{"from", m.sender}});
       return Verdict::proceed();
     }
+    const auto lease = transform_budget().acquire(2 * m.spool->size(), [&] { actions.progress(); });
     const mime::BodySpool::View view = m.spool->view();
     std::optional<std::string> transformed;
     std::string security;
