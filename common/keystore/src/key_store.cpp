@@ -38,9 +38,19 @@ ossl::X509Stack intermediates_of(const KeyStore::Snapshot& snap, const StoredCer
   return out;
 }
 
-// "" and the chain when `c` chains to an anchor, else why not.
+// "" and the chain when `c` chains to an anchor, else why not. A chain
+// that verified is reused while `now` is inside its validity window.
 std::string verify_chain(const KeyStore::Snapshot& snap, const StoredCertificate& c, std::time_t now,
                          ossl::X509Stack& chain) {
+  {
+    std::lock_guard lock(snap.keys_mutex);
+    auto it = snap.chains.find(c.entry.fingerprint);
+    if (it != snap.chains.end() && now >= it->second.from && now <= it->second.until) {
+      chain.reset(X509_chain_up_ref(it->second.chain.get()));
+      if (!chain) throw ossl::Error("X509_chain_up_ref");
+      return {};
+    }
+  }
   ossl::X509Stack untrusted = intermediates_of(snap, c);
   ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), snap.trust.get(), c.certificate.get(), untrusted.get()) != 1) {
@@ -53,6 +63,17 @@ std::string verify_chain(const KeyStore::Snapshot& snap, const StoredCertificate
     return std::string("no chain to a trust anchor (") + X509_verify_cert_error_string(err) + ")";
   }
   chain.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+  KeyStore::Snapshot::VerifiedChain verified{ossl::X509Stack(X509_chain_up_ref(chain.get())), 0, 0};
+  if (!verified.chain) throw ossl::Error("X509_chain_up_ref");
+  for (int i = 0; i < sk_X509_num(chain.get()); ++i) {
+    X509* x = sk_X509_value(chain.get(), i);
+    const std::time_t from = ossl::not_before(x);
+    const std::time_t until = ossl::not_after(x);
+    verified.from = i == 0 ? from : std::max(verified.from, from);
+    verified.until = i == 0 ? until : std::min(verified.until, until);
+  }
+  std::lock_guard lock(snap.keys_mutex);
+  snap.chains.insert_or_assign(c.entry.fingerprint, std::move(verified));
   return {};
 }
 
@@ -88,6 +109,19 @@ std::string check(const KeyStore::Snapshot& snap, const StoredCertificate& c, os
   if (!ossl::key_usage_allows(c.certificate.get(), purpose)) return "wrong key usage";
   if (auto why = verify_chain(snap, c, now, chain); !why.empty()) return why;
   return revocation(snap, chain.get());
+}
+
+// The private key in `file`, parsed once per snapshot.
+ossl::PkeyPtr private_key(const KeyStore::Snapshot& snap, const fs::path& file) {
+  std::lock_guard lock(snap.keys_mutex);
+  auto it = snap.keys.find(file);
+  if (it == snap.keys.end()) {
+    ossl::PkeyPtr key = ossl::read_private_key(files::read_file(file));
+    if (!key) return key;
+    it = snap.keys.emplace(file, std::move(key)).first;
+  }
+  if (EVP_PKEY_up_ref(it->second.get()) != 1) throw ossl::Error("EVP_PKEY_up_ref");
+  return ossl::PkeyPtr(it->second.get());
 }
 
 struct Candidates {
@@ -279,7 +313,7 @@ Selection<SigningIdentity> KeyStore::select_signing_identity(std::string_view ad
   for (auto& u : c.usable) {
     const StoredCertificate& s = *u.stored;
     try {
-      ossl::PkeyPtr key = ossl::read_private_key(files::read_file(s.key_file));
+      ossl::PkeyPtr key = private_key(*snap, s.key_file);
       if (!ossl::key_matches(s.certificate.get(), key.get())) {
         out.rejected.push_back({s.entry.fingerprint, s.entry.subject, "the private key does not match"});
         continue;

@@ -12,11 +12,35 @@ namespace {
 struct SinkState {
   std::string* out = nullptr;
   bool crlf = false;
+  std::function<bool(std::string_view)> write;  // callback_sink
+  bool last_cr = false;                         // callback_sink: the last byte passed on was '\r'
+  std::string converted;                        // callback_sink: one write with CRLF line ends
 };
+
+int callback_write(SinkState& state, const char* data, int len) {
+  std::string_view bytes(data, static_cast<std::size_t>(len));
+  if (state.crlf && bytes.find('\n') != std::string_view::npos) {
+    state.converted.clear();
+    std::size_t from = 0;
+    for (std::size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1)) {
+      const bool has_cr = i > 0 ? bytes[i - 1] == '\r' : state.last_cr;
+      state.converted.append(bytes.substr(from, i - from));
+      if (!has_cr) state.converted.push_back('\r');
+      from = i;
+    }
+    state.converted.append(bytes.substr(from));
+    bytes = state.converted;
+  }
+  if (bytes.empty()) return len;
+  if (!state.write(bytes)) return -1;
+  state.last_cr = bytes.back() == '\r';
+  return len;
+}
 
 int sink_write(BIO* bio, const char* data, int len) {
   auto* state = static_cast<SinkState*>(BIO_get_data(bio));
   if (state == nullptr || len < 0) return -1;
+  if (state->write) return callback_write(*state, data, len);
   std::string& out = *state->out;
   if (!state->crlf) {
     out.append(data, static_cast<std::size_t>(len));
@@ -93,6 +117,18 @@ BioPtr string_sink(std::string& out, LineBreaks breaks) {
   BioPtr bio(BIO_new(method));
   if (!bio) throw Error("BIO_new(string sink)");
   BIO_set_data(bio.get(), new SinkState{&out, breaks == LineBreaks::crlf});
+  return bio;
+}
+
+BioPtr callback_sink(std::function<bool(std::string_view)> write, LineBreaks breaks) {
+  BIO_METHOD* method = sink_method();
+  if (method == nullptr) throw Error("BIO_meth_new");
+  BioPtr bio(BIO_new(method));
+  if (!bio) throw Error("BIO_new(callback sink)");
+  auto* state = new SinkState{};
+  state->crlf = breaks == LineBreaks::crlf;
+  state->write = std::move(write);
+  BIO_set_data(bio.get(), state);
   return bio;
 }
 

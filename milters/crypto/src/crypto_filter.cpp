@@ -1,9 +1,13 @@
 #include "postern/crypto/crypto_filter.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -32,6 +36,65 @@ using milter::Verdict;
 
 constexpr std::size_t kBodyChunk = 64 * 1024;
 constexpr std::size_t kNamedInReply = 5;
+
+// Transforms share a memory budget. One holds about twice its message
+// while it runs (the mapped input and the canonical entity, or the
+// decrypted layers), so N concurrent large messages would need 2N times
+// their size: a transform waits until its share fits, and one larger
+// than the whole budget runs when no other does. Below kUnbudgeted a
+// transform is not counted.
+constexpr std::size_t kTransformBudget = std::size_t{256} << 20;
+constexpr std::size_t kUnbudgeted = std::size_t{1} << 20;
+
+class MemoryBudget {
+ public:
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(MemoryBudget* budget, std::size_t bytes) : budget_(budget), bytes_(bytes) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() {
+      if (budget_ != nullptr) budget_->release(bytes_);
+    }
+
+   private:
+    MemoryBudget* budget_ = nullptr;
+    std::size_t bytes_ = 0;
+  };
+
+  // Waits for `bytes`; calls `waiting` every few seconds meanwhile.
+  std::unique_ptr<Lease> acquire(std::size_t bytes, const std::function<void()>& waiting) {
+    if (bytes < kUnbudgeted) return std::make_unique<Lease>();
+    std::unique_lock lock(mutex_);
+    const auto fits = [&] { return used_ == 0 || used_ + bytes <= kTransformBudget; };
+    while (!freed_.wait_for(lock, std::chrono::seconds(5), fits)) {
+      lock.unlock();
+      waiting();  // Postfix's content_timeout runs meanwhile
+      lock.lock();
+    }
+    used_ += bytes;
+    return std::make_unique<Lease>(this, bytes);
+  }
+
+ private:
+  void release(std::size_t bytes) {
+    {
+      std::lock_guard lock(mutex_);
+      used_ -= bytes;
+    }
+    freed_.notify_all();
+  }
+
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  std::size_t used_ = 0;
+};
+
+MemoryBudget& transform_budget() {
+  static MemoryBudget budget;
+  return budget;
+}
 
 // "<a@example.org>" -> "a@example.org"; other forms as they are.
 std::string bare(std::string_view path) {
@@ -240,7 +303,7 @@ class CryptoSession final : public milter::Session {
   void check_revocation(smime::SecurityStatus& st, X509_STORE* trust, const std::string& qid) const;
   void open_inbound(std::string_view message, std::optional<std::string>& transformed, std::string& security,
                     const std::string& qid);
-  std::string protect(std::string_view message);
+  void protect(std::string_view message, const smime::Sink& out);
   std::optional<Verdict> incamail_fallback(Actions& actions, const std::vector<std::string>& missing,
                                            const std::string& why);
   void reroute(Actions& actions);
@@ -631,16 +694,85 @@ void CryptoSession::open_inbound(std::string_view message, std::optional<std::st
   }
 }
 
-std::string CryptoSession::protect(std::string_view message) {
+void CryptoSession::protect(std::string_view message, const smime::Sink& out) {
   Message& m = *message_;
   std::vector<X509*> recipients;
   for (const auto& c : m.certificates) recipients.push_back(c.get());
   if (m.sign && m.encrypt) {
-    return smime::sign_and_encrypt_message(message, *m.signer, recipients, settings_.sign, encrypt_options());
+    smime::sign_and_encrypt_message_to(out, message, *m.signer, recipients, settings_.sign, encrypt_options());
+  } else if (m.sign) {
+    out(smime::sign_message(message, *m.signer, settings_.sign));
+  } else {
+    smime::encrypt_message_to(out, message, recipients, encrypt_options());
   }
-  if (m.sign) return smime::sign_message(message, *m.signer, settings_.sign);
-  return smime::encrypt_message(message, recipients, encrypt_options());
 }
+
+// A transformed message on its way to Postfix as it is made: its header
+// block is collected until the blank line and handed to `on_header` (the
+// header changes, which must come first), then the body goes out in
+// kBodyChunk pieces. Nothing the size of the message is held.
+class BodyStream {
+ public:
+  BodyStream(Actions& actions, std::function<void(std::string_view)> on_header)
+      : actions_(actions), on_header_(std::move(on_header)) {}
+
+  void write(std::string_view bytes) {
+    if (!header_done_) {
+      // Only the header block is collected: up to the first empty line.
+      std::size_t end = std::string_view::npos;
+      for (std::size_t i = 0; i < bytes.size() && end == std::string_view::npos; ++i) {
+        if (bytes[i] == '\n' && (last_ == '\n' || (last_ == '\r' && before_last_ == '\n'))) end = i + 1;
+        before_last_ = last_;
+        last_ = bytes[i];
+      }
+      header_ += bytes.substr(0, end);
+      if (end == std::string_view::npos) return;
+      const mime::HeaderBlock block = mime::HeaderBlock::parse(header_);
+      if (block.end() != mime::HeaderBlock::End::blank_line || block.consumed() != header_.size()) {
+        throw std::runtime_error("the transformed message has no header block");
+      }
+      header_done_ = true;
+      on_header_(header_);
+      bytes.remove_prefix(end);
+    }
+    for (; pending_.empty() && bytes.size() >= kBodyChunk; bytes.remove_prefix(kBodyChunk)) {
+      actions_.replace_body(bytes.substr(0, kBodyChunk));  // a large piece, not copied
+      sent_ = true;
+    }
+    pending_ += bytes;
+    if (pending_.size() >= kBodyChunk) send(false);
+  }
+
+  void finish() {
+    if (!header_done_) throw std::runtime_error("the transformed message has no header block");
+    send(true);
+  }
+
+ private:
+  // Whole chunks; with `all` the rest too (an empty body once).
+  void send(bool all) {
+    std::string_view rest = pending_;
+    for (; rest.size() >= kBodyChunk; rest.remove_prefix(kBodyChunk)) {
+      actions_.replace_body(rest.substr(0, kBodyChunk));
+      sent_ = true;
+    }
+    if (all && (!rest.empty() || !sent_)) {
+      actions_.replace_body(rest);
+      sent_ = true;
+      rest = {};
+    }
+    pending_.erase(0, pending_.size() - rest.size());
+  }
+
+  Actions& actions_;
+  std::function<void(std::string_view)> on_header_;
+  std::string header_;
+  char last_ = '\n';  // as if a line had just ended
+  char before_last_ = '\0';
+  bool header_done_ = false;
+  std::string pending_;
+  bool sent_ = false;
+};
 
 Verdict CryptoSession::on_eom(Actions& actions) {
   if (!message_ || message_->plan_headers == 0) return Verdict::proceed();
@@ -655,7 +787,8 @@ Verdict CryptoSession::on_eom(Actions& actions) {
       if (m.work == Work::remove_plan) log::debug(qid, "plan_removed", {{"from", m.sender}});
       return Verdict::proceed();
     }
-    mime::BodySpool::View view = m.spool->view();
+    const auto lease = transform_budget().acquire(2 * m.spool->size(), [&] { actions.progress(); });
+    const mime::BodySpool::View view = m.spool->view();
     std::optional<std::string> transformed;
     std::string security;
     // Each step can take seconds on big mail: restart Postfix's
@@ -668,39 +801,35 @@ Verdict CryptoSession::on_eom(Actions& actions) {
       transformed = smime::attach_part(transformed ? std::string_view(*transformed) : view.bytes(), m.keys_part);
       log::info(qid, "keys_attached", {{"from", m.sender}, {"sender", m.keys_of}, {"format", "smime"}});
     }
+    // Header changes first: Postfix refuses other changes between body chunks.
+    const auto change_headers = [&](std::vector<Field> after) {
+      if (m.open) {
+        std::erase_if(after, [&](const Field& f) {
+          return core::iequals(f.name, kSecurityHeader) ||
+                 (settings_.authentication_results && core::iequals(f.name, "Authentication-Results") &&
+                  is_smime_result(f.value, settings_.authserv_id));
+        });
+        after.push_back({std::string(kSecurityHeader), security});
+        if (!m.auth_results.empty()) after.push_back({"Authentication-Results", m.auth_results});
+        if (!m.tag.empty()) tag_subject(after, m.tag);
+      }
+      actions.change_header(plan::kPlanHeader, 1, std::nullopt);
+      apply_header_changes(m.fields, after, actions);
+      reroute(actions);
+    };
+    BodyStream stream(actions, [&](std::string_view header) { change_headers(fields_of(header)); });
     if (outbound) {
       actions.progress();
-      const std::string_view input = transformed ? std::string_view(*transformed) : view.bytes();
-      transformed = protect(input);
-    }
-
-    std::vector<Field> after = transformed ? fields_of(*transformed) : m.fields;
-    if (m.open) {
-      std::erase_if(after, [&](const Field& f) {
-        return core::iequals(f.name, kSecurityHeader) ||
-               (settings_.authentication_results && core::iequals(f.name, "Authentication-Results") &&
-                is_smime_result(f.value, settings_.authserv_id));
-      });
-      after.push_back({std::string(kSecurityHeader), security});
-      if (!m.auth_results.empty()) after.push_back({"Authentication-Results", m.auth_results});
-      if (!m.tag.empty()) tag_subject(after, m.tag);
-    }
-    std::size_t body_offset = 0;
-    if (transformed) {
-      const mime::HeaderBlock block = mime::HeaderBlock::parse(*transformed);
-      if (block.end() != mime::HeaderBlock::End::blank_line) {
-        throw std::runtime_error("the transformed message has no header block");
-      }
-      body_offset = block.consumed();
-    }
-    // Header changes first: Postfix refuses other changes between body chunks.
-    actions.change_header(plan::kPlanHeader, 1, std::nullopt);
-    apply_header_changes(m.fields, after, actions);
-    reroute(actions);
-    if (transformed) {
-      const std::string_view body = std::string_view(*transformed).substr(body_offset);
-      for (std::size_t at = 0; at < body.size(); at += kBodyChunk) actions.replace_body(body.substr(at, kBodyChunk));
-      if (body.empty()) actions.replace_body("");
+      // The protected message goes to Postfix as it is made; a failure
+      // part way is a tempfail, and Postfix then drops every change.
+      protect(transformed ? std::string_view(*transformed) : view.bytes(),
+              [&](std::string_view bytes) { stream.write(bytes); });
+      stream.finish();
+    } else if (transformed) {
+      stream.write(*transformed);
+      stream.finish();
+    } else {
+      change_headers(m.fields);
     }
     if (outbound) {
       log::info(qid, m.encrypt ? "encrypted" : "signed",
@@ -708,7 +837,7 @@ Verdict CryptoSession::on_eom(Actions& actions) {
                  {"signed", m.sign ? m.signer_address : std::string("no")},
                  {"recipients", m.encrypt ? join(m.encrypted_for) : std::string("-")},
                  {"cipher", encrypt_options().cipher == smime::ContentCipher::aes256_gcm ? "aes256-gcm" : "aes256-cbc"},
-                 {"size", static_cast<std::int64_t>(view.bytes().size())}});
+                 {"size", static_cast<std::int64_t>(m.spool->size())}});
     }
   } catch (const smime::Error& e) {
     return transform_failed(actions, smime::to_string(e.failure()), e.what());

@@ -412,5 +412,72 @@ TEST_F(SmimeTest, LargeMessageRoundTrip) {
   EXPECT_EQ(*mime::decode_base64(body_of(opened.message)), raw);
 }
 
+// The *_to forms hand the same kind of output to a sink in pieces: CRLF
+// base64 lines (no bare LF, also across pieces), and it opens like the
+// string form's.
+TEST_F(SmimeTest, StreamedOutputMatchesTheStringForm) {
+  const Credential alice = pki().credential("alice");
+  const Credential bob = pki().credential("bob");
+  std::string big = kMessage;
+  for (int i = 0; i < 20000; ++i) big += "Line " + std::to_string(i) + " of the streamed body.\r\n";
+  for (const SignFormat format : {SignFormat::detached, SignFormat::opaque}) {
+    std::string out;
+    std::size_t pieces = 0;
+    sign_and_encrypt_message_to(
+        [&](std::string_view piece) {
+          out += piece;
+          ++pieces;
+        },
+        big, alice, {bob.cert.get()}, {.format = format});
+    EXPECT_GT(pieces, 10U);
+    const std::string reference = sign_and_encrypt_message(big, alice, {bob.cert.get()}, {.format = format});
+    // Same header block and (random IV and key aside) the same length.
+    EXPECT_EQ(out.substr(0, out.find("\r\n\r\n")), reference.substr(0, reference.find("\r\n\r\n")));
+    EXPECT_EQ(out.size(), reference.size());
+    for (std::size_t i = out.find('\n'); i != std::string::npos; i = out.find('\n', i + 1)) {
+      ASSERT_EQ(out[i - 1], '\r') << "bare LF at " << i;
+    }
+    const Opened opened = open_message(out, options({&bob}));
+    ASSERT_EQ(opened.status.failure, Failure::none) << opened.status.detail;
+    EXPECT_TRUE(opened.status.encrypted);
+    EXPECT_TRUE(opened.status.all_signatures_good());
+    EXPECT_NE(opened.message.find("Line 19999 of the streamed body.\r\n"), std::string::npos);
+  }
+
+  std::string encrypted;
+  encrypt_message_to([&](std::string_view piece) { encrypted += piece; }, kMessage, {bob.cert.get()},
+                     {.cipher = ContentCipher::aes256_gcm});
+  EXPECT_NE(encrypted.find("authEnveloped-data"), std::string::npos);
+  const Opened opened = open_message(encrypted, options({&bob}));
+  ASSERT_EQ(opened.status.failure, Failure::none) << opened.status.detail;
+  EXPECT_NE(opened.message.find("the start.\r\n"), std::string::npos);
+}
+
+TEST_F(SmimeTest, SinkFailureStopsTheStream) {
+  const Credential alice = pki().credential("alice");
+  std::string big = kMessage;
+  big.append(1 << 20, 'x');
+  std::size_t taken = 0;
+  const Sink full_disk = [&](std::string_view piece) {
+    if (taken > 100000) throw std::runtime_error("spool full");
+    taken += piece.size();
+  };
+  EXPECT_THROW(
+      {
+        try {
+          sign_and_encrypt_message_to(full_disk, big, alice, {alice.cert.get()});
+        } catch (const std::runtime_error& e) {
+          EXPECT_STREQ(e.what(), "spool full");
+          throw;
+        }
+      },
+      std::runtime_error);
+  EXPECT_LT(taken, std::size_t{200000});
+  // A recipient list that cannot be used fails before anything is written.
+  taken = 0;
+  EXPECT_THROW(encrypt_message_to(full_disk, kMessage, {}), Error);
+  EXPECT_EQ(taken, 0U);
+}
+
 }  // namespace
 }  // namespace postern::smime

@@ -1,6 +1,6 @@
 // NAME
-//   memory_bio - BIOs over Postern's own memory: a read-only view and a
-//   sink that appends to a std::string
+//   memory_bio - BIOs over Postern's own memory: a read-only view, a
+//   sink that appends to a std::string and one that hands bytes on
 // SUMMARY
 //   ossl::BioPtr in = ossl::view_bio(entity);          // no copy
 //   std::string out; out.reserve(entity.size() * 4 / 3 + 4096);
@@ -17,10 +17,16 @@
 //   growing memory BIO (the churn FACTS.md measured). With LineBreaks::crlf
 //   every "\n" written that is not already preceded by "\r" becomes "\r\n":
 //   BIO_f_base64 writes LF line ends, mail needs CRLF.
+//
+//   callback_sink() hands every write (after the same CRLF conversion) to
+//   a function instead, for output that is passed on or spooled as it is
+//   made rather than held whole. The function returns false to fail the
+//   write (BIO_write returns -1); it must not throw.
 // THREADS
 //   A BIO belongs to one thread at a time.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +42,9 @@ BioPtr view_bio(std::string_view bytes);
 // A BIO appending everything written to `out`, which must outlive it.
 // Throws ossl::Error.
 BioPtr string_sink(std::string& out, LineBreaks breaks = LineBreaks::keep);
+
+// A BIO passing everything written to `write`. Throws ossl::Error.
+BioPtr callback_sink(std::function<bool(std::string_view)> write, LineBreaks breaks = LineBreaks::keep);
 
 // BIO_f_base64 pushed on `next` (64 characters a line). Takes `next`.
 BioPtr base64_filter(BioPtr next);

@@ -22,6 +22,14 @@
 //   own certificate belongs in the recipient list when the sent copy must be
 //   readable. sign_and_encrypt_message signs first, then encrypts.
 //
+//   encrypt_message_to and sign_and_encrypt_message_to make the same bytes
+//   but hand them to a Sink piece by piece as the cipher produces them,
+//   instead of returning one string: a caller that spools them (the
+//   milter, for large mail) never holds the output whole. With a detached
+//   signature the signed entity is not put together either; what stays in
+//   memory is the canonical entity. When they throw, the sink may have had
+//   part of the output.
+//
 //   Header protection (RFC 9788) when HeaderProtection::enabled: the inner
 //   entity carries copies of the protected header fields and hp="cipher"
 //   (or hp="clear" when only signing), and an encrypted message's outer
@@ -38,12 +46,14 @@
 // THREADS
 //   Reentrant; the credentials and the store may be shared between threads.
 // DIAGNOSTICS
-//   sign/encrypt throw smime::Error (status.hpp). open_message never throws
+//   sign/encrypt throw smime::Error (status.hpp); the *_to functions also
+//   pass on what the sink throws. open_message never throws
 //   on bad input: the status says what failed (std::bad_alloc aside).
 #pragma once
 
 #include <cstddef>
 #include <ctime>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,6 +97,14 @@ std::string encrypt_message(std::string_view message, const std::vector<X509*>& 
 std::string sign_and_encrypt_message(std::string_view message, const Credential& signer,
                                      const std::vector<X509*>& recipients, const SignOptions& sign_options = {},
                                      const EncryptOptions& encrypt_options = {});
+
+// Receives produced output, in order; may throw to stop.
+using Sink = std::function<void(std::string_view)>;
+void encrypt_message_to(const Sink& out, std::string_view message, const std::vector<X509*>& recipients,
+                        const EncryptOptions& options = {});
+void sign_and_encrypt_message_to(const Sink& out, std::string_view message, const Credential& signer,
+                                 const std::vector<X509*>& recipients, const SignOptions& sign_options = {},
+                                 const EncryptOptions& encrypt_options = {});
 
 struct OpenOptions {
   std::vector<const Credential*> keys;  // candidate decryption keys, tried in order
