@@ -28,6 +28,49 @@ from harness.testing import BIN_DIR, EXIT_SKIPPED, SOURCE_DIR, missing_prerequis
 
 WARMUP = 50  # spawns Postfix's processes and the milters' threads before timing
 
+# A policy for plain pass-through mail: a few rules that look at every
+# message and match none of the benchmark's (sign and encrypt only for a
+# partner domain the benchmark never writes to).
+BENCH_RULES = """
+direction:
+  internal_networks: [127.0.0.0/8]
+rules:
+  - name: refuse-executables
+    when: {attachment_name: ["*.exe", "*.scr"]}
+    actions: [{reject: Executable attachments are not accepted here}]
+    stop: true
+  - name: partner-smime
+    when: {direction: outbound, recipient: "@partner.example"}
+    actions: [{encrypt: {method: smime, fallback: hold}}, sign]
+  - name: inbound-smime
+    when: {direction: inbound, encrypted: smime}
+    actions: [decrypt, verify]
+"""
+
+
+def prepare_chain(chain: list[MilterSpec], work: str) -> None:
+    """Gives postern-policy, -incamail and -crypto what their packaged
+    configurations take from /etc/postern and /var/lib/postern: a plan key,
+    the rules above and an empty key store, all under `work`."""
+    os.makedirs(work, exist_ok=True)
+    key = os.path.join(work, "plan.key")
+    with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(b"bench-plan-secret-0123456789abcdef-0123456789abcdef")
+    rules = os.path.join(work, "policy-rules.yaml")
+    with open(rules, "w", encoding="utf-8") as f:
+        f.write(BENCH_RULES)
+    store = os.path.join(work, "store")
+    for sub, mode in (("certs", 0o755), ("private", 0o700), ("anchors", 0o755), ("intermediates", 0o755),
+                      ("crls", 0o755)):
+        os.makedirs(os.path.join(store, sub), mode=mode, exist_ok=True)
+    for m in chain:
+        if m.name == "policy":
+            m.settings.update({"policy.rules": rules, "plan.secret_file": key})
+        elif m.name in ("incamail", "crypto"):
+            m.settings["plan.secret_file"] = key
+            if m.name == "crypto":
+                m.settings["keystore.root"] = store
+
 
 class RunResult:
     def __init__(self, label: str, accept_s: float, deliver_s: float, count: int, rss: dict[str, int | None]):
@@ -106,6 +149,7 @@ def main() -> int:
             results.append(run("reference", [MilterSpec(binary=reference, config_text="")], args,
                                work))
         if chain:
+            prepare_chain(chain, os.path.join(work, "chain-files"))
             results.append(run("chain", chain, args, work))
 
     print(f"{'run':<10}{'accepted/s':>12}{'delivered/s':>13}{'seconds':>10}{'ratio':>8}")

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "postern/core/error.hpp"
+#include "postern/core/net.hpp"
 #include "postern/log/log.hpp"
 #include "postern/milter/guard.hpp"
 #include "runtime.hpp"
@@ -421,7 +423,6 @@ sfsistat on_close(SMFICTX* ctx) noexcept {
   }
   return SMFIS_CONTINUE;
 }
-
 }  // namespace
 
 void libmilter_setup(const std::string& name, Runtime& runtime, const std::string& socket,
@@ -462,6 +463,12 @@ void libmilter_setup(const std::string& name, Runtime& runtime, const std::strin
   if (smfi_opensocket(true) != MI_SUCCESS) {
     throw std::runtime_error("cannot open milter socket '" + socket + "' (in use, or no permission)");
   }
+  // libmilter writes a modification (add header, delete recipient, ...)
+  // and then its reply as separate small packets; with Nagle's algorithm
+  // the reply waits for the MTA's delayed ACK (40 ms on Linux) per message.
+  // libmilter does not show its sockets: set TCP_NODELAY on the listening
+  // one, which accepted connections inherit.
+  core::disable_nagle_on_tcp_listeners();
 }
 
 int libmilter_run() { return smfi_main(); }

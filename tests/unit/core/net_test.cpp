@@ -2,6 +2,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/tcp.h>
+#include <netinet/in.h>
 
 #include <stdexcept>
 #include <string>
@@ -177,6 +182,37 @@ TEST(Network, ContainsAny) {
   EXPECT_FALSE(contains_any(networks, *IpAddress::parse("198.51.100.1")));
   EXPECT_FALSE(contains_any(networks, *IpAddress::parse("::2")));
   EXPECT_FALSE(contains_any({}, *IpAddress::parse("127.0.0.1")));
+}
+
+TEST(Nagle, ListenersPassTcpNodelayToAcceptedConnections) {
+  auto nodelay = [](int fd) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    EXPECT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+    return v != 0;
+  };
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  socklen_t alen = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &alen), 0);
+  const int plain = ::socket(AF_INET, SOCK_STREAM, 0);  // not listening: left alone
+  ASSERT_GE(plain, 0);
+
+  disable_nagle_on_tcp_listeners();
+
+  EXPECT_TRUE(nodelay(listener));
+  EXPECT_FALSE(nodelay(plain));
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int accepted = ::accept(listener, nullptr, nullptr);
+  ASSERT_GE(accepted, 0);
+  EXPECT_TRUE(nodelay(accepted));
+  for (int fd : {accepted, client, plain, listener}) ::close(fd);
 }
 
 }  // namespace

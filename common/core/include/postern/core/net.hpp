@@ -59,4 +59,11 @@ bool contains_any(const std::vector<Network>& networks, const IpAddress& address
 // This host's name (gethostname), "localhost" when it has none.
 std::string host_name();
 
+// Sets TCP_NODELAY on every TCP socket of this process that is listening;
+// on Linux the connections it accepts inherit it. For libmilter, which
+// opens its listening socket without showing it: it writes each
+// modification and the reply after it as separate small packets, and with
+// Nagle's algorithm the reply would wait for the MTA's delayed ACK.
+void disable_nagle_on_tcp_listeners() noexcept;
+
 }  // namespace postern::core
