@@ -123,6 +123,8 @@ def main() -> int:
     parser.add_argument("--milters", help="comma-separated short names (default: every built one)")
     parser.add_argument("--reference", action="store_true",
                         help="also run with reference_milter (C, accepts at connect): the cost of any milter")
+    parser.add_argument("--transport", choices=("unix", "inet"), default="unix",
+                        help="how Postfix reaches the milters: UNIX-domain sockets (as packaged) or loopback TCP")
     parser.add_argument("--reuse-connections", action="store_true",
                         help="several messages per SMTP connection (smtp-source -d) instead of one each")
     args = parser.parse_args()
@@ -138,7 +140,8 @@ def main() -> int:
         return 2
 
     print(f"bench: {args.messages} messages x {args.size} bytes, {args.sessions} sessions, "
-          f"smtp-source -> Postfix -> smtp-sink; milters: {', '.join(m.name for m in chain) or 'none built'}")
+          f"smtp-source -> Postfix -> smtp-sink; milters: {', '.join(m.name for m in chain) or 'none built'} "
+          f"over {args.transport} sockets")
     with tempfile.TemporaryDirectory(prefix="postern-bench-") as work:
         results = [run("bare", [], args, work)]
         if args.reference:
@@ -146,9 +149,11 @@ def main() -> int:
             if not os.access(reference, os.X_OK):
                 print(f"bench: {reference} is not built", file=sys.stderr)
                 return 2
-            results.append(run("reference", [MilterSpec(binary=reference, config_text="")], args,
-                               work))
+            results.append(run("reference", [MilterSpec(binary=reference, config_text="", transport=args.transport)],
+                               args, work))
         if chain:
+            for m in chain:
+                m.transport = args.transport
             prepare_chain(chain, os.path.join(work, "chain-files"))
             results.append(run("chain", chain, args, work))
 

@@ -7,11 +7,13 @@
  * what Postern adds and what any milter costs.
  *
  * It takes the harness's command line: -n (check config: always fine),
- * -f (foreground: always), -c FILE (the first "inet:PORT@HOST" in FILE is
- * the socket).
+ * -f (foreground: always), -c FILE (the first "inet:PORT@HOST" or
+ * "unix:PATH" in FILE is the socket; a unix one is opened to everyone, as
+ * milter.socket_group does for the Postern milters).
  */
 #include <libmilter/mfapi.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,7 @@ static int socket_from(const char *path, char *out, size_t size) {
   if (f == NULL) return -1;
   while (fgets(line, sizeof line, f) != NULL) {
     char *start = strstr(line, "inet:");
+    if (start == NULL) start = strstr(line, "unix:");
     if (start != NULL) {
       size_t n = strcspn(start, "\"' \t\r\n");
       if (n >= size) break;
@@ -50,7 +53,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) config = argv[++i];
   }
   if (config == NULL || socket_from(config, conn, sizeof conn) != 0) {
-    fprintf(stderr, "reference_milter: -c FILE with an inet:PORT@HOST socket is needed\n");
+    fprintf(stderr, "reference_milter: -c FILE with an inet:PORT@HOST or unix:PATH socket is needed\n");
     return 2;
   }
   memset(&desc, 0, sizeof desc);
@@ -60,6 +63,12 @@ int main(int argc, char **argv) {
   if (smfi_setconn(conn) == MI_FAILURE || smfi_register(desc) == MI_FAILURE) {
     fprintf(stderr, "reference_milter: cannot listen on %s\n", conn);
     return 1;
+  }
+  if (strncmp(conn, "unix:", 5) == 0) {
+    if (smfi_opensocket(1) == MI_FAILURE || chmod(conn + 5, 0666) != 0) {
+      fprintf(stderr, "reference_milter: cannot open %s to Postfix\n", conn);
+      return 1;
+    }
   }
   return smfi_main() == MI_SUCCESS ? 0 : 1;
 }

@@ -8,7 +8,9 @@ with POSTERN_E2E_MILTER_CONFIG (default: its example config in the source
 tree, else a config with only the milter section).
 """
 
+import grp
 import os
+import stat
 import sys
 import threading
 import time
@@ -28,12 +30,12 @@ WHILE_DEAD = 8           # results seen while the milter is down
 RECIPIENTS = (["alice@example.com"], ["someone@example.org"], ["alice@example.com", "someone@example.org"])
 
 
-def milter_spec() -> MilterSpec:
+def milter_spec(transport: str) -> MilterSpec:
     name = os.path.basename(MILTER).removeprefix("postern-")
     config = os.environ.get("POSTERN_E2E_MILTER_CONFIG") or example_config(SOURCE_DIR, name)
     # Short Postfix-side timeouts: a hung milter must not stall the test.
     return MilterSpec(binary=MILTER, config_path=config, connect_timeout="5s", command_timeout="10s",
-                      content_timeout="20s")
+                      content_timeout="20s", transport=transport)
 
 
 class MilterFaultTest(unittest.TestCase):
@@ -45,9 +47,23 @@ class MilterFaultTest(unittest.TestCase):
             self.skipTest(f"no milter binary at {MILTER}")
 
     def test_kill_9_mid_traffic_loses_nothing(self) -> None:
-        spec = milter_spec()
+        self.kill_9_mid_traffic("inet")
+
+    def test_kill_9_mid_traffic_loses_nothing_over_a_unix_socket(self) -> None:
+        """The same over a UNIX-domain socket: the killed milter leaves its
+        socket file behind, and the restarted one replaces it."""
+        self.kill_9_mid_traffic("unix")
+
+    def kill_9_mid_traffic(self, transport: str) -> None:
+        spec = milter_spec(transport)
         with PostfixInstance(milters=[spec]) as pf:
             milter = pf.milter(spec.name)
+            if transport == "unix":
+                # milter.socket_mode's default and the harness's socket_group.
+                st = os.stat(milter.socket_path)
+                self.assertTrue(stat.S_ISSOCK(st.st_mode))
+                self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+                self.assertEqual(grp.getgrgid(st.st_gid).gr_name, "postfix")
             # (seq tag, recipients, SmtpResult, start, end) per message
             results: list[tuple[str, list[str], object, float, float]] = []
             lock = threading.Lock()

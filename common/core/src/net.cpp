@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <climits>
@@ -10,6 +13,8 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "postern/core/strings.hpp"
@@ -188,6 +193,46 @@ void disable_nagle_on_tcp_listeners() noexcept {
     ::setsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   }
   ::closedir(dir);
+}
+
+std::optional<std::string> unix_socket_path(std::string_view milter_socket) {
+  for (std::string_view prefix : {std::string_view{"unix:"}, std::string_view{"local:"}}) {
+    if (milter_socket.substr(0, prefix.size()) == prefix) {
+      return std::string(milter_socket.substr(prefix.size()));
+    }
+  }
+  return std::nullopt;
+}
+
+unsigned parse_socket_mode(std::string_view text) {
+  unsigned mode = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || mode > 0777) {
+    throw std::invalid_argument("'" + std::string(text) + "' is not an octal permission such as 0660");
+  }
+  return mode;
+}
+
+void set_socket_access(const std::string& path, unsigned mode, const std::string& user, const std::string& group) {
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!user.empty()) {
+    const passwd* pw = ::getpwnam(user.c_str());
+    if (pw == nullptr) throw std::runtime_error("no such user '" + user + "' for the socket " + path);
+    uid = pw->pw_uid;
+  }
+  if (!group.empty()) {
+    const struct group* gr = ::getgrnam(group.c_str());
+    if (gr == nullptr) throw std::runtime_error("no such group '" + group + "' for the socket " + path);
+    gid = gr->gr_gid;
+  }
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) && ::chown(path.c_str(), uid, gid) != 0) {
+    throw std::runtime_error("cannot give the socket " + path + " to " + (user.empty() ? "" : user) +
+                             (group.empty() ? "" : ":" + group) + ": " + std::strerror(errno));
+  }
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    throw std::runtime_error("cannot set the mode of the socket " + path + ": " + std::strerror(errno));
+  }
 }
 
 }  // namespace postern::core

@@ -12,6 +12,14 @@ void declare_common_keys(config::Schema& schema, const std::string& default_sock
               .type = Type::string,
               .default_value = default_socket,
               .doc = "listening socket: inet:PORT@HOST, inet6:PORT@HOST or unix:/path (restart to change)"});
+  schema.key({.path = "milter.socket_mode",
+              .type = Type::string,
+              .default_value = "\"0660\"",
+              .doc = "permissions of a unix: socket, octal (restart to change)"});
+  schema.key({.path = "milter.socket_group",
+              .type = Type::string,
+              .default_value = "\"\"",
+              .doc = "group of a unix: socket, usually postfix so that Postfix can connect (empty: unchanged)"});
   schema.key({.path = "milter.timeout",
               .type = Type::duration,
               .default_value = "300s",

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "postern/core/error.hpp"
+#include "postern/core/net.hpp"
 #include "postern/log/log.hpp"
 #include "runtime.hpp"
 
@@ -54,11 +55,29 @@ void validate_socket(const config::Config& cfg) {
                           "milter.socket must look like inet:PORT@HOST, inet6:PORT@HOST or unix:/path");
 }
 
+void validate_socket_mode(const config::Config& cfg) {
+  try {
+    core::parse_socket_mode(cfg.get_string("milter.socket_mode"));
+  } catch (const std::invalid_argument& e) {
+    throw core::ConfigError(cfg.where("milter.socket_mode"), std::string("milter.socket_mode: ") + e.what());
+  }
+}
+
+// A unix: socket gets milter.socket_mode, milter.socket_group and, when
+// privileges are dropped, milter.user as its owner.
+void set_socket_access(const config::Config& cfg) {
+  const auto path = core::unix_socket_path(cfg.get_string("milter.socket"));
+  if (!path) return;
+  core::set_socket_access(*path, core::parse_socket_mode(cfg.get_string("milter.socket_mode")),
+                          cfg.get_string("milter.user"), cfg.get_string("milter.socket_group"));
+}
+
 // Loads, validates and builds everything a connection needs. Throws
 // core::ConfigError (all problems) on failure; nothing global changes.
 std::shared_ptr<const detail::Snapshot> build_snapshot(const Program& program, const std::string& path) {
   auto cfg = std::make_shared<const config::Config>(config::load_file(*program.schema, path));
   validate_socket(*cfg);
+  validate_socket_mode(*cfg);
   auto snapshot = std::make_shared<detail::Snapshot>();
   snapshot->config = cfg;
   snapshot->on_error = parse_on_error(cfg->get_string("milter.on_internal_error"));
@@ -192,6 +211,7 @@ int run(int argc, char** argv, const Program& program) {
     detail::libmilter_setup(program.name, runtime, socket,
                             static_cast<int>(snapshot->config->get_duration("milter.timeout").count() / 1000),
                             static_cast<int>(snapshot->config->get_int("milter.backlog")));
+    set_socket_access(*snapshot->config);
     drop_privileges(snapshot->config->get_string("milter.user"));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", program.name.c_str(), e.what());

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 
-from .util import HarnessError, listening_ports, peak_rss_kib, process_alive, wait_until
+from .util import HarnessError, listening_ports, listening_unix_sockets, peak_rss_kib, process_alive, wait_until
 
 # Order in smtpd_milters (ARCHITECTURE.md): each sees the header and body
 # changes of the ones before it.
@@ -32,7 +32,8 @@ class MilterSpec:
     config_path: a YAML config to start from (e.g. an example from the source
     tree); config_text: the YAML itself; neither: only the `milter` section.
     settings: dotted key -> YAML value set on top (set_key). The harness
-    always sets milter.socket to inet:PORT@127.0.0.1.
+    always sets milter.socket: inet:PORT@127.0.0.1, or unix:PATH with
+    transport="unix".
     """
 
     binary: str
@@ -40,6 +41,10 @@ class MilterSpec:
     config_text: str | None = None
     settings: dict[str, str] = dataclasses.field(default_factory=dict)
     port: int | None = None
+    # "inet": a loopback TCP port (the default); "unix": a UNIX-domain
+    # socket in the instance's milters/ directory, as the packaged configs
+    # use (cheaper for Postfix than TCP).
+    transport: str = "inet"
     # Postfix's side of the conversation (smtpd_milters per-milter settings).
     connect_timeout: str = "10s"
     command_timeout: str = "30s"
@@ -166,9 +171,37 @@ class MilterProcess:
         assert self.spec.port is not None, "port is chosen before the config is written"
         return self.spec.port
 
+    @property
+    def socket_path(self) -> str | None:
+        """The UNIX-domain socket, or None for a TCP milter."""
+        if self.spec.transport == "unix":
+            return os.path.join(os.path.dirname(self.config_file), f"{self.name}.sock")
+        if self.spec.transport != "inet":
+            raise HarnessError(f"{self.name}: transport must be inet or unix, not {self.spec.transport!r}")
+        return None
+
+    @property
+    def milter_socket(self) -> str:
+        """milter.socket in the milter's config."""
+        return f"unix:{self.socket_path}" if self.socket_path else f"inet:{self.port}@127.0.0.1"
+
+    @property
+    def postfix_address(self) -> str:
+        """The milter's address in smtpd_milters."""
+        return f"unix:{self.socket_path}" if self.socket_path else f"inet:127.0.0.1:{self.port}"
+
+    def listening(self) -> bool:
+        if self.socket_path:
+            return self.socket_path in listening_unix_sockets()
+        return self.port in listening_ports()
+
     def write_config(self) -> None:
         text = self.spec.base_config()
-        for path, value in {**self.spec.settings, "milter.socket": f'"inet:{self.port}@127.0.0.1"'}.items():
+        socket = {"milter.socket": f'"{self.milter_socket}"'}
+        if self.socket_path:
+            # Postfix's processes (user and group postfix) connect to it.
+            socket["milter.socket_group"] = "postfix"
+        for path, value in {**self.spec.settings, **socket}.items():
             text = set_key(text, path, value)
         with open(self.config_file, "w", encoding="utf-8") as f:
             f.write(text)
@@ -184,8 +217,8 @@ class MilterProcess:
     def start(self, timeout: float = 15.0) -> None:
         if self.running():
             raise HarnessError(f"{self.name} already runs as pid {self.pid}")
-        if self.port in listening_ports():
-            raise HarnessError(f"{self.name}: port {self.port} is already in use")
+        if self.listening():
+            raise HarnessError(f"{self.name}: {self.milter_socket} is already in use")
         with open(self.log_file, "ab") as log:
             log.write(f"--- harness: starting {self.spec.binary} -f -c {self.config_file}\n".encode())
             log.flush()
@@ -200,10 +233,10 @@ class MilterProcess:
             if self._proc is not None and self._proc.poll() is not None:
                 raise HarnessError(f"{self.name} exited with status {self._proc.returncode} while starting; "
                                    f"log {self.log_file}:\n{self.log_tail()}")
-            return self.port in listening_ports()
+            return self.listening()
 
         try:
-            wait_until(ready, timeout, f"{self.name} to listen on 127.0.0.1:{self.port}")
+            wait_until(ready, timeout, f"{self.name} to listen on {self.milter_socket}")
         except TimeoutError as e:
             self.kill()
             raise HarnessError(f"{e}; log {self.log_file}:\n{self.log_tail()}") from None

@@ -175,7 +175,7 @@ class PostfixInstance:
         internal = [d for r in self.routes if r.name == "local" for d in r.domains]
         def milter_entries(milters: list[MilterProcess]) -> str:
             return ", ".join(
-                f"{{ inet:127.0.0.1:{m.port}, default_action=tempfail, "
+                f"{{ {m.postfix_address}, default_action=tempfail, "
                 f"connect_timeout={m.spec.connect_timeout}, command_timeout={m.spec.command_timeout}, "
                 f"content_timeout={m.spec.content_timeout} }}" for m in milters)
 

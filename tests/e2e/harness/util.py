@@ -51,6 +51,23 @@ def listening_ports() -> set[int]:
     return ports
 
 
+def listening_unix_sockets() -> set[str]:
+    """Paths of UNIX-domain stream sockets in LISTEN state (from /proc)."""
+    paths: set[str] = set()
+    try:
+        with open("/proc/net/unix", encoding="utf-8", errors="replace") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                # Num RefCount Protocol Flags Type St Inode Path; flag
+                # 00010000 is __SO_ACCEPTCON (listening).
+                if len(fields) >= 8 and int(fields[3], 16) & 0x10000:
+                    paths.add(fields[7])
+    except FileNotFoundError:
+        pass
+    return paths
+
+
 def smtp_banner(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> str | None:
     """The server's greeting if it answers 220 on host:port, else None."""
     try:

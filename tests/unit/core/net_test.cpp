@@ -7,6 +7,10 @@
 #include <sys/socket.h>
 #include <netinet/tcp.h>
 #include <netinet/in.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <cstring>
 
 #include <stdexcept>
 #include <string>
@@ -213,6 +217,54 @@ TEST(Nagle, ListenersPassTcpNodelayToAcceptedConnections) {
   ASSERT_GE(accepted, 0);
   EXPECT_TRUE(nodelay(accepted));
   for (int fd : {accepted, client, plain, listener}) ::close(fd);
+}
+
+TEST(UnixSocket, PathOnlyForUnixAndLocalSockets) {
+  EXPECT_EQ(unix_socket_path("unix:/run/postern/policy.sock"), "/run/postern/policy.sock");
+  EXPECT_EQ(unix_socket_path("local:/tmp/x.sock"), "/tmp/x.sock");
+  EXPECT_EQ(unix_socket_path("inet:10032@127.0.0.1"), std::nullopt);
+  EXPECT_EQ(unix_socket_path("inet6:10032@[::1]"), std::nullopt);
+}
+
+TEST(UnixSocket, ModeIsOctalUpTo0777) {
+  EXPECT_EQ(parse_socket_mode("0660"), 0660u);
+  EXPECT_EQ(parse_socket_mode("600"), 0600u);
+  EXPECT_EQ(parse_socket_mode("0777"), 0777u);
+  for (const char* bad : {"", "0668", "1777", "rw-rw----", "0660 ", "-1"}) {
+    EXPECT_THROW(parse_socket_mode(bad), std::invalid_argument) << bad;
+  }
+}
+
+TEST(UnixSocket, AccessIsSetOnTheSocketFile) {
+  char dir_template[] = "/tmp/postern-sock-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/m.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+
+  const group* own = ::getgrgid(::getgid());
+  ASSERT_NE(own, nullptr);
+  set_socket_access(path, 0660, "", own->gr_name);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  EXPECT_EQ(st.st_gid, ::getgid());
+
+  set_socket_access(path, 0600, "", "");
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+
+  EXPECT_THROW(set_socket_access(path, 0660, "", "no-such-group-postern"), std::runtime_error);
+  EXPECT_THROW(set_socket_access(path, 0660, "no-such-user-postern", ""), std::runtime_error);
+  EXPECT_THROW(set_socket_access(std::string(dir_template) + "/missing.sock", 0660, "", ""), std::runtime_error);
+  ::close(fd);
+  ::unlink(path.c_str());
+  ::rmdir(dir_template);
 }
 
 }  // namespace

@@ -66,4 +66,18 @@ std::string host_name();
 // Nagle's algorithm the reply would wait for the MTA's delayed ACK.
 void disable_nagle_on_tcp_listeners() noexcept;
 
+// The path of a milter socket written unix:/path or local:/path; nullopt
+// for inet: and inet6: sockets.
+std::optional<std::string> unix_socket_path(std::string_view milter_socket);
+
+// "0660" -> 0660. Throws std::invalid_argument unless text is an octal
+// permission (at most 0777).
+unsigned parse_socket_mode(std::string_view text);
+
+// Gives the UNIX-domain socket file at `path` the permission bits `mode`,
+// the owner `user` and the group `group` (either empty: left as it is), so
+// that Postfix's processes can connect and nobody else. Throws
+// std::runtime_error naming the path, user or group on failure.
+void set_socket_access(const std::string& path, unsigned mode, const std::string& user, const std::string& group);
+
 }  // namespace postern::core
