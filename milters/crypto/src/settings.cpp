@@ -131,15 +131,6 @@ config::Schema build_schema() {
   return s;
 }
 
-template <typename Enum>
-Enum choose(const config::Config& c, std::string_view path, std::initializer_list<std::pair<const char*, Enum>> map) {
-  const std::string& text = c.get_string(path);
-  for (const auto& [name, value] : map) {
-    if (text == name) return value;
-  }
-  throw core::ConfigError(c.where(path), std::string(path) + ": unhandled choice '" + text + "'");
-}
-
 bool printable_ascii(std::string_view s) {
   for (unsigned char ch : s) {
     if (ch < 0x20 || ch > 0x7e) return false;
@@ -181,14 +172,14 @@ Settings Settings::from(const config::Config& c) {
     problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
   }
 
-  s.sign.format = choose<smime::SignFormat>(
+  s.sign.format = config::choose<smime::SignFormat>(
       c, "outbound.sign_format", {{"detached", smime::SignFormat::detached}, {"opaque", smime::SignFormat::opaque}});
   s.cipher_auto = c.get_string("outbound.cipher") == "auto";
-  s.encrypt.cipher = choose<smime::ContentCipher>(c, "outbound.cipher",
+  s.encrypt.cipher = config::choose<smime::ContentCipher>(c, "outbound.cipher",
                                                   {{"aes256-cbc", smime::ContentCipher::aes256_cbc},
                                                    {"aes256-gcm", smime::ContentCipher::aes256_gcm},
                                                    {"auto", smime::ContentCipher::aes256_cbc}});
-  s.encrypt.rsa_padding = choose<smime::RsaPadding>(
+  s.encrypt.rsa_padding = config::choose<smime::RsaPadding>(
       c, "outbound.rsa_padding", {{"pkcs1v15", smime::RsaPadding::pkcs1v15}, {"oaep", smime::RsaPadding::oaep}});
   smime::HeaderProtection hp;
   hp.enabled = c.get_bool("outbound.header_protection");

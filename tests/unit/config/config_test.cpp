@@ -189,6 +189,24 @@ INSTANTIATE_TEST_SUITE_P(Config, StringValueTest,
                                            StringCase{"\"null\"", "null"}, StringCase{"'~'", "~"},
                                            StringCase{"\"Gr\\u00fc\\u00dfe\"", "Gr\xc3\xbc\xc3\x9f" "e"}));
 
+enum class OnError { tempfail, accept, reject };
+
+TEST(Config, ChooseMapsAChoiceToItsEnumValue) {
+  const Config c = load_string(optional_schema(), "milter:\n  on_internal_error: reject\n", "t.yaml");
+  const auto table = {std::pair{"tempfail", OnError::tempfail}, std::pair{"accept", OnError::accept},
+                      std::pair{"reject", OnError::reject}};
+  EXPECT_EQ(choose<OnError>(c, "milter.on_internal_error", table), OnError::reject);
+  EXPECT_EQ(choose<OnError>(defaults(optional_schema()), "milter.on_internal_error", table), OnError::tempfail);
+  // A table that drifted from the schema's choices is an error at the key.
+  try {
+    choose<OnError>(c, "milter.on_internal_error", {{"tempfail", OnError::tempfail}});
+    FAIL() << "no error for a choice the table lacks";
+  } catch (const core::ConfigError& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("t.yaml:2:"));
+    EXPECT_THAT(e.what(), testing::HasSubstr("unhandled choice 'reject'"));
+  }
+}
+
 TEST(Config, QuotedBooleanIsStillTrueOrFalse) {
   EXPECT_FALSE(load_string(optional_schema(), "enabled: \"false\"\n", "t.yaml").get_bool("enabled"));
 }

@@ -18,10 +18,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "postern/config/node.hpp"
@@ -63,6 +65,19 @@ Config load_file(const Schema& schema, const std::string& path);
 Config load_string(const Schema& schema, std::string_view yaml, const std::string& name);
 // All defaults; required keys make this throw.
 Config defaults(const Schema& schema);
+
+// The enum value a string key with declared choices names, by a table of
+// (choice, value) pairs. The schema's choices make a miss a programming
+// error (the table and the choices drifted); it throws core::ConfigError at
+// the key's location rather than returning a wrong value.
+template <typename Enum>
+Enum choose(const Config& c, std::string_view path, std::initializer_list<std::pair<const char*, Enum>> table) {
+  const std::string& text = c.get_string(path);
+  for (const auto& [name, value] : table) {
+    if (text == name) return value;
+  }
+  throw core::ConfigError(c.where(path), std::string(path) + ": unhandled choice '" + text + "'");
+}
 
 // Value parsers shared with other YAML readers (policy files): each throws
 // core::ConfigError at `where` with a clear message. Sizes are at most
