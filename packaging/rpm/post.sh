@@ -7,6 +7,14 @@ install -d -o postern -g postern -m 0750 /var/lib/postern
 for d in certs private anchors intermediates crls; do
   install -d -o postern -g postern -m 0700 "/var/lib/postern/$d"
 done
+# The milters' UNIX sockets, in Postfix's queue directory (see the .deb's
+# postinst): postern:postfix 0750, postern in group postfix.
+if getent group postfix >/dev/null; then
+  usermod -a -G postfix postern
+  install -d -o postern -g postfix -m 0750 /var/spool/postfix/postern
+else
+  echo "postern: no postfix group; install Postfix, then reinstall postern" >&2
+fi
 chown root:postern /etc/postern
 chmod 0750 /etc/postern
 for f in /etc/postern/*.yaml; do

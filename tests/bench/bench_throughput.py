@@ -72,6 +72,24 @@ def prepare_chain(chain: list[MilterSpec], work: str) -> None:
                 m.settings["keystore.root"] = store
 
 
+REFERENCE = os.path.join(os.path.dirname(BIN_DIR), "tests", "reference_milter")
+REFERENCE_STAGES = ("connect", "eoh", "eom")
+
+
+def reference_chain(stages: str, transport: str, work: str) -> list[MilterSpec]:
+    """reference_milter once per stage, each under a name of its own (the
+    harness names a milter after its binary): postern-ref1, postern-ref2..."""
+    chain = []
+    os.makedirs(work, exist_ok=True)
+    for i, stage in enumerate(stages.split(","), 1):
+        if stage not in REFERENCE_STAGES:
+            raise SystemExit(f"bench: reference stage {stage!r} is not one of {', '.join(REFERENCE_STAGES)}")
+        link = os.path.join(work, f"postern-ref{i}")
+        os.symlink(REFERENCE, link)
+        chain.append(MilterSpec(binary=link, config_text=f"stage: {stage}\n", transport=transport))
+    return chain
+
+
 class RunResult:
     def __init__(self, label: str, accept_s: float, deliver_s: float, count: int, rss: dict[str, int | None]):
         self.label = label
@@ -123,6 +141,11 @@ def main() -> int:
     parser.add_argument("--milters", help="comma-separated short names (default: every built one)")
     parser.add_argument("--reference", action="store_true",
                         help="also run with reference_milter (C, accepts at connect): the cost of any milter")
+    parser.add_argument("--reference-chain", metavar="STAGES", action="append", default=[],
+                        help="(repeatable) also run a chain of reference_milter instances, one per comma-separated stage "
+                             "(connect: accepts at connect; eoh: reads the headers, accepts at end of headers; "
+                             "eom: reads everything, adds a header), e.g. connect,eom,eoh,eoh: the floor "
+                             "cost of a chain shaped like Postern's")
     parser.add_argument("--transport", choices=("unix", "inet"), default="unix",
                         help="how Postfix reaches the milters: UNIX-domain sockets (as packaged) or loopback TCP")
     parser.add_argument("--reuse-connections", action="store_true",
@@ -142,14 +165,16 @@ def main() -> int:
     print(f"bench: {args.messages} messages x {args.size} bytes, {args.sessions} sessions, "
           f"smtp-source -> Postfix -> smtp-sink; milters: {', '.join(m.name for m in chain) or 'none built'} "
           f"over {args.transport} sockets")
+    if (args.reference or args.reference_chain) and not os.access(REFERENCE, os.X_OK):
+        print(f"bench: {REFERENCE} is not built", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="postern-bench-") as work:
         results = [run("bare", [], args, work)]
         if args.reference:
-            reference = os.path.join(os.path.dirname(BIN_DIR), "tests", "reference_milter")
-            if not os.access(reference, os.X_OK):
-                print(f"bench: {reference} is not built", file=sys.stderr)
-                return 2
-            results.append(run("reference", [MilterSpec(binary=reference, config_text="", transport=args.transport)],
+            results.append(run("reference", [MilterSpec(binary=REFERENCE, config_text="", transport=args.transport)],
+                               args, work))
+        for i, stages in enumerate(args.reference_chain):
+            results.append(run(f"ref:{stages}", reference_chain(stages, args.transport, os.path.join(work, f"ref{i}")),
                                args, work))
         if chain:
             for m in chain:
@@ -157,9 +182,10 @@ def main() -> int:
             prepare_chain(chain, os.path.join(work, "chain-files"))
             results.append(run("chain", chain, args, work))
 
-    print(f"{'run':<10}{'accepted/s':>12}{'delivered/s':>13}{'seconds':>10}{'ratio':>8}")
+    width = max(10, *(len(r.label) + 2 for r in results))
+    print(f"{'run':<{width}}{'accepted/s':>12}{'delivered/s':>13}{'seconds':>10}{'ratio':>8}")
     for r in results:
-        print(f"{r.label:<10}{r.accept_rate:>12.1f}{r.deliver_rate:>13.1f}{r.deliver_s:>10.2f}"
+        print(f"{r.label:<{width}}{r.accept_rate:>12.1f}{r.deliver_rate:>13.1f}{r.deliver_s:>10.2f}"
               f"{r.accept_rate / results[0].accept_rate:>8.2f}")
     if chain:
         bare, chain_run = results[0], results[-1]

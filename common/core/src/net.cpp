@@ -227,7 +227,7 @@ void set_socket_access(const std::string& path, unsigned mode, const std::string
     gid = gr->gr_gid;
   }
   if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) && ::chown(path.c_str(), uid, gid) != 0) {
-    throw std::runtime_error("cannot give the socket " + path + " to " + (user.empty() ? "" : user) +
+    throw std::runtime_error("cannot give the socket " + path + " to " + user +
                              (group.empty() ? "" : ":" + group) + ": " + std::strerror(errno));
   }
   if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -46,10 +47,9 @@ void usage(const Program& p, std::FILE* out) {
 
 void validate_socket(const config::Config& cfg) {
   const std::string& s = cfg.get_string("milter.socket");
-  for (const char* prefix : {"inet:", "inet6:", "unix:", "local:"}) {
-    if (s.rfind(prefix, 0) == 0 && s.size() > std::strlen(prefix)) {
-      return;
-    }
+  if (const auto path = core::unix_socket_path(s); path && !path->empty()) return;
+  for (const char* prefix : {"inet:", "inet6:"}) {
+    if (s.rfind(prefix, 0) == 0 && s.size() > std::strlen(prefix)) return;
   }
   throw core::ConfigError(cfg.where("milter.socket"),
                           "milter.socket must look like inet:PORT@HOST, inet6:PORT@HOST or unix:/path");
@@ -70,6 +70,39 @@ void set_socket_access(const config::Config& cfg) {
   if (!path) return;
   core::set_socket_access(*path, core::parse_socket_mode(cfg.get_string("milter.socket_mode")),
                           cfg.get_string("milter.user"), cfg.get_string("milter.socket_group"));
+}
+
+// The file of a unix: socket as this process made it (device and inode),
+// so that a clean stop removes that file and never one a newer instance
+// has put in its place. Empty for inet: sockets.
+struct SocketFile {
+  std::string path;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+SocketFile socket_file(const std::string& socket) {
+  const auto path = core::unix_socket_path(socket);
+  struct stat st {};
+  if (!path || ::lstat(path->c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return {};
+  std::string absolute = *path;
+  if (absolute.front() != '/') {  // daemon() changes to / before the stop
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return {};
+    absolute = std::string(cwd) + "/" + absolute;
+  }
+  return {absolute, st.st_dev, st.st_ino};
+}
+
+// libmilter leaves the socket file behind when it stops. A kill -9 leaves it
+// too; the next start replaces it either way.
+void remove_socket_file(const SocketFile& made) {
+  if (made.path.empty()) return;
+  struct stat st {};
+  if (::lstat(made.path.c_str(), &st) != 0 || st.st_dev != made.dev || st.st_ino != made.ino) return;
+  if (::unlink(made.path.c_str()) != 0) {
+    log::warning("", "socket-left", {{"socket", made.path}, {"reason", std::strerror(errno)}});
+  }
 }
 
 // Loads, validates and builds everything a connection needs. Throws
@@ -207,11 +240,13 @@ int run(int argc, char** argv, const Program& program) {
   detail::Runtime runtime;
   runtime.replace(snapshot);
   const std::string socket = snapshot->config->get_string("milter.socket");
+  SocketFile made;
   try {
     detail::libmilter_setup(program.name, runtime, socket,
                             static_cast<int>(snapshot->config->get_duration("milter.timeout").count() / 1000),
                             static_cast<int>(snapshot->config->get_int("milter.backlog")));
     set_socket_access(*snapshot->config);
+    made = socket_file(socket);
     drop_privileges(snapshot->config->get_string("milter.user"));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", program.name.c_str(), e.what());
@@ -253,6 +288,7 @@ int run(int argc, char** argv, const Program& program) {
   stopping = true;
   pthread_kill(reloader.native_handle(), SIGUSR1);
   reloader.join();
+  remove_socket_file(made);
   log::info("", "stopped", {{"status", rc == 0 ? "ok" : "error"}});
   return rc == 0 ? 0 : 1;
 }

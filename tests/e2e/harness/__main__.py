@@ -68,6 +68,8 @@ def milter_specs(args: argparse.Namespace) -> list[MilterSpec]:
     specs = discover_milters(args.bin_dir, args.source_dir, only)
     for spec in specs:
         spec.settings.update(DEMO_SETTINGS.get(spec.name, {}))
+        # As packaged: a UNIX socket in Postfix's queue directory.
+        spec.transport = "unix"
         if spec.config_path is None:
             print(f"note: no example config packaging/config/{spec.name}.yaml; starting postern-{spec.name} "
                   "with its defaults")
@@ -133,7 +135,8 @@ def seed_key_store(base: str, store: str, bin_dir: str) -> None:
 
 
 def print_welcome(base: str, port: int, state: dict) -> None:
-    chain = ", ".join(f"{m['name']} (port {m['port']})" for m in state["milters"]) or "none (no milter built yet)"
+    chain = ", ".join(f"{m['name']} ({m.get('address') or 'port ' + str(m['port'])})"
+                      for m in state["milters"]) or "none (no milter built yet)"
     delivered = state["capture_dir"]
     routes = {r.name: " ".join(r.domains) or "every other domain" for r in DEFAULT_ROUTES}
     print(f"""
@@ -194,10 +197,11 @@ def cmd_status(base: str) -> int:
     healthy &= banner is not None
     print(f"postfix: {'running' if running else 'stopped'}; 127.0.0.1:{state['smtp_port']}: "
           f"{banner or 'no 220 greeting'}")
-    for m in recorded_milters(state):
+    for m, entry in zip(recorded_milters(state), state.get("milters", [])):
         up = m.running()
         healthy &= up
-        print(f"postern-{m.name}: {'running, pid ' + str(m.pid) if up else 'not running'}, port {m.port}, "
+        where = entry.get("address") or f"port {m.port}"
+        print(f"postern-{m.name}: {'running, pid ' + str(m.pid) if up else 'not running'}, {where}, "
               f"log {m.log_file}")
     capture = state["capture_dir"]
     for route in sorted(os.listdir(capture)) if os.path.isdir(capture) else []:

@@ -22,6 +22,9 @@ from .util import HarnessError, listening_ports, listening_unix_sockets, peak_rs
 # changes of the ones before it.
 CHAIN_ORDER = ("spf", "policy", "incamail", "crypto")
 _BINARY = re.compile(r"^postern-([a-z][a-z0-9]*)$")
+# Where UNIX-socket milters listen, under Postfix's queue directory (as
+# packaging/config and postfix-examples/main.cf have it).
+SOCKET_SUBDIR = "postern"
 _KEY_LINE = re.compile(r"^( *)([A-Za-z0-9_-]+)[ \t]*:(?:[ \t]+(.*?))?[ \t]*$")
 
 
@@ -32,8 +35,8 @@ class MilterSpec:
     config_path: a YAML config to start from (e.g. an example from the source
     tree); config_text: the YAML itself; neither: only the `milter` section.
     settings: dotted key -> YAML value set on top (set_key). The harness
-    always sets milter.socket: inet:PORT@127.0.0.1, or unix:PATH with
-    transport="unix".
+    always sets milter.socket: inet:PORT@127.0.0.1, or with transport="unix"
+    unix:QUEUE_DIR/postern/NAME.sock (Postfix gets unix:postern/NAME.sock).
     """
 
     binary: str
@@ -155,9 +158,13 @@ def discover_milters(bin_dir: str, source_dir: str, only: list[str] | None = Non
 class MilterProcess:
     """One running (or stopped) milter of a Postfix instance."""
 
-    def __init__(self, spec: MilterSpec, config_file: str, log_file: str) -> None:
+    def __init__(self, spec: MilterSpec, config_file: str, log_file: str, queue_dir: str | None = None) -> None:
+        """queue_dir: the Postfix instance's queue directory. A UNIX-socket
+        milter then listens in its postern/ subdirectory and Postfix is given
+        the path relative to it, as the packaged configs do."""
         self.spec = spec
         self.config_file = config_file
+        self.queue_dir = queue_dir
         self.log_file = log_file
         self.pid: int | None = None
         self._proc: subprocess.Popen | None = None
@@ -175,6 +182,8 @@ class MilterProcess:
     def socket_path(self) -> str | None:
         """The UNIX-domain socket, or None for a TCP milter."""
         if self.spec.transport == "unix":
+            if self.queue_dir:
+                return os.path.join(self.queue_dir, SOCKET_SUBDIR, f"{self.name}.sock")
             return os.path.join(os.path.dirname(self.config_file), f"{self.name}.sock")
         if self.spec.transport != "inet":
             raise HarnessError(f"{self.name}: transport must be inet or unix, not {self.spec.transport!r}")
@@ -187,7 +196,11 @@ class MilterProcess:
 
     @property
     def postfix_address(self) -> str:
-        """The milter's address in smtpd_milters."""
+        """The milter's address in smtpd_milters. A socket in the queue
+        directory is named relative to it: every Postfix daemon works in the
+        queue directory, chrooted or not, so the same line serves both."""
+        if self.socket_path and self.queue_dir:
+            return f"unix:{os.path.relpath(self.socket_path, self.queue_dir)}"
         return f"unix:{self.socket_path}" if self.socket_path else f"inet:127.0.0.1:{self.port}"
 
     def listening(self) -> bool:

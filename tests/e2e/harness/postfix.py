@@ -40,7 +40,7 @@ import tempfile
 import time
 
 from . import capture
-from .milter import MilterProcess, MilterSpec
+from .milter import SOCKET_SUBDIR, MilterProcess, MilterSpec
 from .util import (HarnessError, free_port, process_alive, run_with_tty, smtp_banner, wait_until)
 
 CAPTURE_USER = "nobody"  # pipe(8) refuses root and the mail_owner
@@ -155,7 +155,7 @@ class PostfixInstance:
                 spec.port = port
             taken.add(spec.port)
             self.milters.append(MilterProcess(spec, os.path.join(self.base, "milters", f"{spec.name}.yaml"),
-                                              os.path.join(self.log_dir, f"{spec.name}.log")))
+                                              os.path.join(self.log_dir, f"{spec.name}.log"), self.queue_dir))
         self.reinject_port: int | None = None
         if reinject_milters is not None:
             while (port := free_port()) in taken:
@@ -285,6 +285,13 @@ class PostfixInstance:
         # Postfix's own checks want the data directory owned by mail_owner.
         mail_owner = pwd.getpwnam(self.main_cf().get("mail_owner", "postfix"))
         os.chown(self.data_dir, mail_owner.pw_uid, mail_owner.pw_gid)
+        if any(m.socket_path for m in self.milters):
+            # The UNIX-socket milters' directory, as the packages make
+            # /var/spool/postfix/postern: the milters' owner, group postfix, 0750.
+            sockets = os.path.join(self.queue_dir, SOCKET_SUBDIR)
+            os.makedirs(sockets, exist_ok=True)
+            os.chown(sockets, os.getuid(), mail_owner.pw_gid)
+            os.chmod(sockets, 0o750)
         nobody = pwd.getpwnam(CAPTURE_USER)
         os.makedirs(self.capture_dir, exist_ok=True)
         os.chmod(self.capture_dir, 0o755)
@@ -373,7 +380,8 @@ class PostfixInstance:
             "capture_dir": self.capture_dir,
             "maillog": self.maillog,
             "milters": [{"name": m.name, "pid": m.pid, "binary": m.spec.binary, "port": m.port,
-                         "config": m.config_file, "log": m.log_file} for m in self.milters],
+                         "address": m.postfix_address, "config": m.config_file, "log": m.log_file}
+                        for m in self.milters],
         }
         tmp = os.path.join(self.base, STATE_FILE + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:

@@ -355,8 +355,8 @@ class PolicyExamplesTest(unittest.TestCase):
                     write_text(os.path.join(d, name), src.read())
             main_cf = self.postconf(d, "-n")
             params = self.postconf(d, "-P")
-        self.assertRegex(main_cf, r"smtpd_milters = \{ inet:127\.0\.0\.1:10032, default_action=tempfail")
-        self.assertNotIn(":10032", main_cf.split("postern_reinject_milters =")[1].splitlines()[0])
+        self.assertRegex(main_cf, r"smtpd_milters = \{ unix:postern/policy\.sock, default_action=tempfail")
+        self.assertNotIn("policy.sock", main_cf.split("postern_reinject_milters =")[1].splitlines()[0])
         service = "127.0.0.1:10030/inet"
         self.assertIn(f"{service}/smtpd_milters = $postern_reinject_milters", params)
         self.assertIn(f"{service}/receive_override_options = no_unknown_recipient_checks,no_header_body_checks",
@@ -364,7 +364,7 @@ class PolicyExamplesTest(unittest.TestCase):
         self.assertIn(f"{service}/smtpd_authorized_xforward_hosts = 127.0.0.0/8", params)
         with open(os.path.join(SOURCE_DIR, "packaging", "config", "policy.yaml"), encoding="utf-8") as f:
             packaged = f.read()
-        self.assertRegex(packaged, r"(?m)^  socket: inet:10032@127\.0\.0\.1$")
+        self.assertRegex(packaged, r"(?m)^  socket: unix:/var/spool/postfix/postern/policy\.sock$")
         self.assertRegex(packaged, r"(?m)^  port: 10030$")
 
 

@@ -63,6 +63,18 @@ class ProgramTest(unittest.TestCase):
         self.assertTrue(any(l.startswith(self.config + ":4:") and "colour" in l for l in lines), lines)
         self.assertTrue(any(l.startswith(self.config + ":6:") and "loud" in l for l in lines), lines)
 
+    def test_check_socket_forms(self):
+        for value, ok in (("nowhere", False), ("unix:", False), ("local:", False), ("inet:", False),
+                          ("unix:/run/postern/t.sock", True), ("local:/run/t.sock", True),
+                          ("inet:10099@127.0.0.1", True), ("inet6:10099@[::1]", True)):
+            with self.subTest(value):
+                self.write_config('milter:\n  socket: "%s"\n' % value)
+                r = subprocess.run([FILTER, "-n", "-c", self.config], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0 if ok else 1, r.stderr)
+                if not ok:
+                    self.assertIn(self.config + ":2:", r.stderr)
+                    self.assertIn("milter.socket must look like", r.stderr)
+
     def test_check_missing_file(self):
         r = subprocess.run([FILTER, "-n", "-c", self.config + ".absent"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
@@ -105,6 +117,55 @@ class ProgramTest(unittest.TestCase):
             self.assertEqual(proc.wait(timeout=20), 0)
             self.assertIn("stopped status=ok", open(self.log).read())
         finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def start_on_unix_socket(self, path):
+        self.write_config('milter:\n  socket: "unix:%s"\ntest:\n  header: X-Unix\n' % path)
+        with open(self.log, "w") as err:
+            proc = subprocess.Popen([FILTER, "-f", "-c", self.config], stderr=err)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(path):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                self.fail("no socket %s; log: %s" % (path, open(self.log).read()))
+            time.sleep(0.05)
+        return proc
+
+    def stop(self, proc):
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=20), 0)
+        self.assertIn("stopped status=ok", open(self.log).read())
+
+    def test_unix_socket_served_and_removed_on_stop(self):
+        path = os.path.join(self.dir.name, "t.sock")
+        proc = self.start_on_unix_socket(path)
+        try:
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o660)  # milter.socket_mode's default
+            script = CHECK_HEADER.replace('"inet:%d@127.0.0.1"', '"unix:%s"') % (path, "X-Unix", "X-Unix")
+            r = miltertest(script)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.stop(proc)
+            self.assertFalse(os.path.exists(path), "a clean stop leaves no socket file")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def test_stop_keeps_a_socket_file_it_did_not_make(self):
+        # A newer instance's socket in the same place (a restart that
+        # overlapped) survives the old instance's stop.
+        path = os.path.join(self.dir.name, "t.sock")
+        proc = self.start_on_unix_socket(path)
+        newer = socket.socket(socket.AF_UNIX)
+        try:
+            os.unlink(path)
+            newer.bind(path)
+            self.stop(proc)
+            self.assertTrue(os.path.exists(path))
+        finally:
+            newer.close()
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
