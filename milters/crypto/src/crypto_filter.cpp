@@ -597,12 +597,7 @@ std::optional<revocation::Mode> CryptoSession::revocation_mode() const {
     case plan::Revocation::hard_fail: return revocation::Mode::hard_fail;
     case plan::Revocation::inherit: break;
   }
-  switch (settings_.revocation) {
-    case Settings::Revocation::off: return std::nullopt;
-    case Settings::Revocation::soft_fail: return revocation::Mode::soft_fail;
-    case Settings::Revocation::hard_fail: return revocation::Mode::hard_fail;
-  }
-  return std::nullopt;
+  return settings_.revocation;
 }
 
 // A signature that verified is only valid when its chain is not revoked:

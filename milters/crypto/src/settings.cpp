@@ -218,7 +218,9 @@ Settings Settings::from(const config::Config& c) {
   }
   {
     const std::string& mode = c.get_string("revocation.mode");
-    s.revocation = mode == "off" ? Revocation::off : mode == "hard_fail" ? Revocation::hard_fail : Revocation::soft_fail;
+    s.revocation = mode == "off"         ? std::nullopt
+                   : mode == "hard_fail" ? std::optional{revocation::Mode::hard_fail}
+                                         : std::optional{revocation::Mode::soft_fail};
     s.revocation_timeout = c.get_duration("revocation.timeout");
   }
 

@@ -6,7 +6,6 @@
 // fallback with the reason logged; a stopped directory tempfails (never the
 // bounce) for a recipient not cached, while a cached answer still serves.
 #include <gtest/gtest.h>
-#include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -15,9 +14,11 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "crypto_files.hpp"
 #include "postern/config/config.hpp"
 #include "postern/crypto/crypto_filter.hpp"
 #include "postern/crypto/settings.hpp"
@@ -47,24 +48,6 @@ std::string base64(const std::string& bytes) {
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-// A DER certs-only SignedData (what mail clients publish as userSMIMECertificate).
-std::string certs_only(const std::vector<const testing::Issued*>& certs) {
-  ossl::X509Stack stack = ossl::make_x509_stack();
-  for (const auto* i : certs) {
-    ossl::X509Ptr x = ossl::share(i->cert.get());
-    if (sk_X509_push(stack.get(), x.get()) <= 0) throw ossl::Error("sk_X509_push");
-    x.release();
-  }
-  ossl::CmsPtr cms(CMS_sign(nullptr, nullptr, stack.get(), nullptr, CMS_PARTIAL));
-  if (!cms) throw ossl::Error("CMS_sign");
-  unsigned char* der = nullptr;
-  const int n = i2d_CMS_ContentInfo(cms.get(), &der);
-  if (n <= 0) throw ossl::Error("i2d_CMS_ContentInfo");
-  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
-  OPENSSL_free(der);
   return out;
 }
 
@@ -104,15 +87,10 @@ class CryptoLdap : public ::testing::Test {
     char tmpl[] = "/tmp/postern-crypto-ldap-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    secret_ = dir_ / "plan.key";
-    testing::write_file(secret_, "0123456789abcdef0123456789abcdef-crypto-ldap", 0600);
-    root_ = dir_ / "store";
-    keystore::KeyStore store(root_);
-    store.create_layout();
-    store.import_bytes(pki_.root().pem(), {.password = {}, .anchor = true, .source = "test"});
-    store.import_bytes(pki_.intermediate().pem(), {});
+    files_.emplace(dir_, pki_);
+    root_ = files_->store_root();
     // Of the other PKI only the root: heidi's certs-only blob must bring the intermediate.
-    store.import_bytes(other_.root().pem(), {.password = {}, .anchor = true, .source = "test"});
+    files_->import(other_.root().pem(), {.password = {}, .anchor = true, .source = "test"});
   }
   void TearDown() override {
     log::set_capture(nullptr, nullptr);
@@ -125,7 +103,7 @@ class CryptoLdap : public ::testing::Test {
     ldif += person("ext-frank", "frank@partner.example", "userCertificate;binary", frank_.der());
     ldif += person("ext-grace", "grace@partner.example", "userCertificate;binary", grace_.der());
     ldif += person("ext-heidi", "heidi@partner.example", "userSMIMECertificate",
-                   certs_only({&heidi_, &other_.intermediate()}));
+                   testing::certs_only_der({&heidi_, &other_.intermediate()}));
     testing::write_file(dir_ / "people.ldif", ldif);
     testing::SlapdOptions options;
     options.ldif_files = {std::string(POSTERN_SOURCE_DIR) + "/tests/data/ldap/directory.ldif",
@@ -134,10 +112,8 @@ class CryptoLdap : public ::testing::Test {
   }
 
   std::shared_ptr<const milter::Filter> filter(const std::string& uri) const {
-    const std::string yaml = "plan: {secret_file: " + secret_.string() + "}\nkeystore: {root: " + root_.string() +
-                             "}\nldap:\n  uris: ['" + uri + "']\n  base_dn: 'dc=example,dc=org'\n" +
-                             "  timeout: 2s\n  connect_timeout: 1s\n";
-    return build_filter(std::make_shared<const config::Config>(config::load_string(schema(), yaml, "crypto.yaml")));
+    return files_->filter("ldap:\n  uris: ['" + uri + "']\n  base_dn: 'dc=example,dc=org'\n" +
+                          "  timeout: 2s\n  connect_timeout: 1s\n");
   }
 
   testing::MessageResult send(const std::shared_ptr<const milter::Filter>& f, const std::string& rcpt,
@@ -146,12 +122,7 @@ class CryptoLdap : public ::testing::Test {
     p.recipients = {"<" + rcpt + ">"};
     p.encrypt = plan::EncryptMethod::smime;
     p.fallback = fallback;
-    plan::Sealer s(plan::Secret::load(secret_), {});
-    std::string sealed;
-    for (char c : s.seal(p, plan::Sealer::Clock::now())) {
-      if (c == '\n') sealed += '\r';
-      sealed += c;
-    }
+    const std::string sealed = files_->sealed(p);
     testing::Envelope e;
     e.sender = "<alice@example.org>";
     e.recipients = {"<" + rcpt + ">"};
@@ -190,7 +161,8 @@ class CryptoLdap : public ::testing::Test {
       foreign_.issue({.common_name = "Grace", .emails = {"grace@partner.example"}});
   static inline testing::Issued heidi_ = other_.issue({.common_name = "Heidi", .emails = {"heidi@partner.example"}});
   Captured logs_;
-  fs::path dir_, secret_, root_;
+  fs::path dir_, root_;
+  std::optional<CryptoFiles> files_;
 };
 
 #define REQUIRE_SLAPD()                                                       \
@@ -278,8 +250,7 @@ TEST_F(CryptoLdap, AStoppedDirectoryTempfailsInsteadOfBouncing) {
 
 TEST_F(CryptoLdap, WithoutAnLdapSectionNothingIsAsked) {
   // No slapd needed: a recipient with no stored certificate is bounced as before.
-  const std::string yaml = "plan: {secret_file: " + secret_.string() + "}\nkeystore: {root: " + root_.string() + "}\n";
-  auto f = build_filter(std::make_shared<const config::Config>(config::load_string(schema(), yaml, "crypto.yaml")));
+  auto f = files_->filter();
   auto r = send(f, "erin@partner.example");
   EXPECT_EQ(r.verdict.status, Status::reject) << testing::describe(r.verdict);
   EXPECT_TRUE(logs_.has("bounced", "no certificate for the address")) << logs_.all();

@@ -12,10 +12,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "crypto_files.hpp"
 #include "postern/config/config.hpp"
 #include "postern/core/error.hpp"
 #include "postern/crypto/crypto_filter.hpp"
@@ -72,15 +74,11 @@ class CryptoTest : public ::testing::Test {
     char tmpl[] = "/tmp/postern-crypto-test-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    secret_ = dir_ / "plan.key";
-    testing::write_file(secret_, "0123456789abcdef0123456789abcdef-crypto-test", 0600);
-    root_ = dir_ / "store";
-    keystore::KeyStore store(root_);
-    store.create_layout();
-    store.import_bytes(pki_->root().pem(), {.password = {}, .anchor = true, .source = "test"});
-    store.import_bytes(pki_->intermediate().pem(), {});
-    store.import_bytes(alice_->pkcs12("pw", pki_->chain()), {.password = std::string("pw"), .anchor = false, .source = "test"});
-    store.import_bytes(bob_->pem(), {});
+    files_.emplace(dir_, *pki_);
+    secret_ = files_->secret();
+    root_ = files_->store_root();
+    files_->import(alice_->pkcs12("pw", pki_->chain()), {.password = std::string("pw"), .anchor = false, .source = "test"});
+    files_->import(bob_->pem());
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -103,9 +101,7 @@ class CryptoTest : public ::testing::Test {
   }
 
   std::shared_ptr<const milter::Filter> filter(const std::string& extra = "") const {
-    const std::string yaml = "plan: {secret_file: " + secret_.string() + "}\nkeystore: {root: " + root_.string() +
-                             "}\n" + extra;
-    return build_filter(std::make_shared<const config::Config>(config::load_string(schema(), yaml, "test.yaml")));
+    return files_->filter(extra);
   }
 
   std::string seal(const plan::Plan& p) const {
@@ -197,6 +193,7 @@ class CryptoTest : public ::testing::Test {
   static inline testing::Issued* bob_ = nullptr;
   static inline testing::Issued* dave_ = nullptr;
   fs::path dir_, secret_, root_;
+  std::optional<CryptoFiles> files_;
 };
 
 TEST_F(CryptoTest, SignsAndEncryptsPerPlanAndBothSmimeAndOpensslOpenIt) {

@@ -13,9 +13,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "crypto_files.hpp"
 #include "postern/config/config.hpp"
 #include "postern/crypto/crypto_filter.hpp"
 #include "postern/crypto/settings.hpp"
@@ -105,15 +107,10 @@ class CryptoRevocationTest : public ::testing::Test {
                                                         {&two_new_, true}}));
     write_file(dir_ / "www" / "ca.crl", pki_.crl_der({&revoked_}));
 
-    secret_ = dir_ / "plan.key";
-    write_file(secret_, "0123456789abcdef0123456789abcdef-revocation-test", 0600);
-    root_ = dir_ / "store";
-    keystore::KeyStore store(root_);
-    store.create_layout();
-    store.import_bytes(pki_.root().pem(), {.password = {}, .anchor = true, .source = "test"});
-    store.import_bytes(pki_.intermediate().pem(), {});
+    files_.emplace(dir_, pki_);
+    root_ = files_->store_root();
     for (const Issued* i : {&good_, &revoked_, &crl_only_, &down_, &two_old_, &two_new_}) {
-      store.import_bytes(i->pem(), {});
+      files_->import(i->pem());
     }
     // The root's CRL in the store answers for the intermediate (hard_fail
     // checks the whole chain but the anchor).
@@ -143,9 +140,7 @@ class CryptoRevocationTest : public ::testing::Test {
   void start_crl_server() { servers_.push_back(testing::start_http_server(python_, dir_ / "www", crl_port_, dir_)); }
 
   std::shared_ptr<const milter::Filter> filter(const std::string& mode) const {
-    const std::string yaml = "plan: {secret_file: " + secret_.string() + "}\nkeystore: {root: " + root_.string() +
-                             "}\nrevocation: {mode: " + mode + ", timeout: 1s}\n";
-    return build_filter(std::make_shared<const config::Config>(config::load_string(schema(), yaml, "test.yaml")));
+    return files_->filter("revocation: {mode: " + mode + ", timeout: 1s}\n");
   }
 
   std::string message(const std::vector<std::string>& rcpts,
@@ -154,13 +149,7 @@ class CryptoRevocationTest : public ::testing::Test {
     p.recipients = rcpts;
     p.encrypt = plan::EncryptMethod::smime;
     p.fallback = fallback;
-    plan::Sealer s(plan::Secret::load(secret_), {});
-    std::string folded;
-    for (char c : s.seal(p, plan::Sealer::Clock::now())) {
-      if (c == '\n') folded += '\r';
-      folded += c;
-    }
-    return "X-Postern-Plan: " + folded +
+    return "X-Postern-Plan: " + files_->sealed(p) +
            "\r\nFrom: Alice <alice@example.org>\r\nTo: partner\r\nSubject: Offerte\r\n"
            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDie Offerte.\r\n";
   }
@@ -208,7 +197,8 @@ class CryptoRevocationTest : public ::testing::Test {
   }
 
   std::string openssl_, python_;
-  fs::path dir_, secret_, root_;
+  fs::path dir_, root_;
+  std::optional<CryptoFiles> files_;
   int ocsp_port_ = 0, crl_port_ = 0, dead_port_ = 0;
   testing::TestPki pki_;
   Issued responder_, good_, revoked_, crl_only_, down_, two_old_, two_new_;

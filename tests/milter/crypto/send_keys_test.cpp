@@ -10,9 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
+#include "crypto_files.hpp"
 #include "postern/config/config.hpp"
 #include "postern/crypto/crypto_filter.hpp"
 #include "postern/crypto/settings.hpp"
@@ -79,22 +81,13 @@ class SendKeysTest : public ::testing::Test {
     char tmpl[] = "/tmp/postern-send-keys-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    secret_ = dir_ / "plan.key";
-    testing::write_file(secret_, "0123456789abcdef0123456789abcdef-send-keys", 0600);
-    root_ = dir_ / "store";
-    keystore::KeyStore store(root_);
-    store.create_layout();
-    store.import_bytes(pki_->root().pem(), {.password = {}, .anchor = true, .source = "test"});
-    store.import_bytes(pki_->intermediate().pem(), {});
-    store.import_bytes(alice_->pkcs12("pw", pki_->chain()),
-                       {.password = std::string("pw"), .anchor = false, .source = "test"});
+    files_.emplace(dir_, *pki_);
+    files_->import(alice_->pkcs12("pw", pki_->chain()), {.password = std::string("pw"), .anchor = false, .source = "test"});
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   std::shared_ptr<const milter::Filter> filter() const {
-    const std::string yaml =
-        "plan: {secret_file: " + secret_.string() + "}\nkeystore: {root: " + root_.string() + "}\n";
-    return build_filter(std::make_shared<const config::Config>(config::load_string(schema(), yaml, "test.yaml")));
+    return files_->filter();
   }
 
   std::string message(plan::SendKeys keys, bool sign, const std::string& from = "alice@example.org") const {
@@ -102,12 +95,7 @@ class SendKeysTest : public ::testing::Test {
     p.recipients = {"<bob@partner.example>"};
     p.send_keys = keys;
     p.sign = sign;
-    plan::Sealer s(plan::Secret::load(secret_), {});
-    std::string sealed;
-    for (char c : s.seal(p, plan::Sealer::Clock::now())) {
-      if (c == '\n') sealed += '\r';
-      sealed += c;
-    }
+    const std::string sealed = files_->sealed(p);
     return "Received: from client by mx\r\nX-Postern-Plan: " + sealed + "\r\nFrom: <" + from +
            ">\r\nTo: bob@partner.example\r\nSubject: hello\r\nMIME-Version: 1.0\r\n"
            "Content-Type: text/plain; charset=utf-8\r\n\r\nHallo Bob.\r\n";
@@ -137,7 +125,8 @@ class SendKeysTest : public ::testing::Test {
 
   static inline testing::TestPki* pki_ = nullptr;
   static inline testing::Issued* alice_ = nullptr;
-  fs::path dir_, secret_, root_;
+  fs::path dir_;
+  std::optional<CryptoFiles> files_;
 };
 
 int count(const std::string& text, const std::string& what) {

@@ -1,5 +1,6 @@
 #include "postern/testing/test_pki.hpp"
 
+#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
@@ -45,6 +46,17 @@ void add_name(X509_NAME* name, const char* field, const std::string& value, int 
       1) {
     throw Error(std::string("X509_NAME_add_entry_by_txt ") + field);
   }
+}
+
+// `object` in DER, by OpenSSL's i2d function for its type (named `what` in errors).
+template <typename T>
+std::string der_of(int (*i2d)(const T*, unsigned char**), const T* object, const char* what) {
+  unsigned char* der = nullptr;
+  const int n = i2d(object, &der);
+  if (n <= 0) throw Error(what);
+  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
+  OPENSSL_free(der);
+  return out;
 }
 
 ossl::X509Stack stack_of(const std::vector<const Issued*>& certs) {
@@ -105,12 +117,14 @@ std::string Issued::pkcs12(const std::string& password, const std::vector<const 
   ossl::X509Stack ca = stack_of(chain);
   ossl::Pkcs12Ptr p12(PKCS12_create(password.c_str(), "test", key.get(), cert.get(), ca.get(), 0, 0, 0, 0, 0));
   if (!p12) throw Error("PKCS12_create");
-  unsigned char* der = nullptr;
-  const int n = i2d_PKCS12(p12.get(), &der);
-  if (n <= 0) throw Error("i2d_PKCS12");
-  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
-  OPENSSL_free(der);
-  return out;
+  return der_of(i2d_PKCS12, p12.get(), "i2d_PKCS12");
+}
+
+std::string certs_only_der(const std::vector<const Issued*>& certs) {
+  ossl::X509Stack stack = stack_of(certs);
+  ossl::CmsPtr cms(CMS_sign(nullptr, nullptr, stack.get(), nullptr, CMS_PARTIAL));
+  if (!cms) throw Error("CMS_sign");
+  return der_of(i2d_CMS_ContentInfo, cms.get(), "i2d_CMS_ContentInfo");
 }
 
 TestPki::TestPki(const std::string& name, KeyType ca_key) : name_(name) {
@@ -194,13 +208,7 @@ std::string TestPki::crl(const std::vector<const Issued*>& revoked, bool by_root
 }
 
 std::string TestPki::crl_der(const std::vector<const Issued*>& revoked, bool by_root) {
-  auto c = make_crl(revoked, by_root);
-  unsigned char* der = nullptr;
-  const int n = i2d_X509_CRL(c.get(), &der);
-  if (n <= 0) throw Error("i2d_X509_CRL");
-  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
-  OPENSSL_free(der);
-  return out;
+  return der_of(i2d_X509_CRL, make_crl(revoked, by_root).get(), "i2d_X509_CRL");
 }
 
 }  // namespace postern::testing

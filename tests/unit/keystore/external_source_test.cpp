@@ -3,14 +3,12 @@
 // tests/milter/crypto/crypto_ldap_test.cpp. The source's certificates are
 // judged by the store's rules, named as theirs, never written, asked only
 // when the store has nothing usable; a failing source is not "none".
-#include <openssl/cms.h>
 
 #include <atomic>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "postern/ossl/error.hpp"
 #include "store_fixture.hpp"
 
 namespace postern::keystore::testing {
@@ -20,24 +18,6 @@ using lookup::KeyKind;
 using lookup::Lookup;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-// A DER certs-only SignedData holding `certs` (what userSMIMECertificate holds).
-std::string certs_only(const std::vector<const Issued*>& certs) {
-  ossl::X509Stack stack = ossl::make_x509_stack();
-  for (const Issued* i : certs) {
-    ossl::X509Ptr x = ossl::share(i->cert.get());
-    if (sk_X509_push(stack.get(), x.get()) <= 0) throw ossl::Error("sk_X509_push");
-    x.release();
-  }
-  ossl::CmsPtr cms(CMS_sign(nullptr, nullptr, stack.get(), nullptr, CMS_PARTIAL));
-  if (!cms) throw ossl::Error("CMS_sign");
-  unsigned char* der = nullptr;
-  const int n = i2d_CMS_ContentInfo(cms.get(), &der);
-  if (n <= 0) throw ossl::Error("i2d_CMS_ContentInfo");
-  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
-  OPENSSL_free(der);
-  return out;
-}
 
 class ExternalTest : public StoreTest {
  protected:
@@ -151,7 +131,7 @@ TEST_F(ExternalTest, ACertsOnlyBlobBringsItsOwnIntermediate) {
   EXPECT_FALSE(alone.best);
   EXPECT_THAT(only_reason_of(alone), StartsWith("no chain to a trust anchor"));
 
-  serve("carol@partner.example", {certs_only({&other.intermediate(), &carol})});
+  serve("carol@partner.example", {certs_only_der({&other.intermediate(), &carol})});
   auto s = store.select_encryption_certificate("carol@partner.example");
   ASSERT_TRUE(s.best) << s.why_none();
   EXPECT_EQ(s.best->fingerprint, carol.fingerprint());

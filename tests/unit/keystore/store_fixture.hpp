@@ -11,6 +11,7 @@
 
 namespace postern::keystore::testing {
 
+using postern::testing::certs_only_der;
 using postern::testing::CertSpec;
 using postern::testing::Issued;
 using postern::testing::KeyType;

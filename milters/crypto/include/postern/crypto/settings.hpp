@@ -17,12 +17,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "postern/config/config.hpp"
 #include "postern/config/schema.hpp"
 #include "postern/ldap/settings.hpp"
+#include "postern/revocation/result.hpp"
 #include "postern/smime/smime.hpp"
 
 namespace postern::crypto {
@@ -56,8 +58,8 @@ struct Settings {
   std::string authserv_id;  // never empty after from()
 
   // Revocation of inbound signers and outbound recipient certificates.
-  enum class Revocation { off, soft_fail, hard_fail };
-  Revocation revocation = Revocation::soft_fail;
+  // revocation.mode; nullopt: off (no checking beyond the store's CRLs).
+  std::optional<revocation::Mode> revocation = revocation::Mode::soft_fail;
   std::chrono::milliseconds revocation_timeout{5000};
 
   // Spooling of message bodies.

@@ -7,6 +7,7 @@
 //   auto old = pki.issue({.emails = {"a@x"}, .not_before_days = -400, .not_after_days = -30});
 //   std::string crl = pki.crl({&alice});                 // by the intermediate, PEM
 //   write_file(dir / "a.p12", alice.pkcs12("secret", pki.chain()));
+//   std::string der = certs_only_der({&alice, &pki.intermediate()});
 // DESCRIPTION
 //   Built on the OpenSSL API, in memory, fast (P-256 unless RSA is asked
 //   for). End-entity certificates are issued by the intermediate (or the
@@ -77,6 +78,9 @@ class TestPki {
 };
 
 ossl::PkeyPtr make_key(KeyType type);
+// A DER certs-only CMS SignedData holding `certs`: what mail clients publish
+// as an LDAP userSMIMECertificate.
+std::string certs_only_der(const std::vector<const Issued*>& certs);
 // Writes bytes to a file (parents created) with `mode`; returns the path.
 std::filesystem::path write_file(const std::filesystem::path& path, const std::string& bytes, unsigned mode = 0644);
 
