@@ -3,7 +3,8 @@
 # Builds the .deb with CPack into a private folder and checks what a mail
 # admin relies on: the programs in /usr/sbin, the systemd unit, every
 # packaged config as a conffile, the postinst that creates the service user
-# and the plan key, and the library dependencies found by dpkg-shlibdeps.
+# and the plan key, the prerm and postrm (purge removes what postinst made
+# but the key store), and the library dependencies found by dpkg-shlibdeps.
 set -eu
 build=$1
 out=$(mktemp -d)
@@ -32,6 +33,27 @@ sh -n "$out/control/postinst" || fail "postinst is not valid sh"
 sed -n '/plan.key.new)/p' "$out/control/postinst" | sed "s#/etc/postern#$out#g" | sh
 [ "$(stat -c %a "$out/plan.key.new")" = 600 ] || fail "plan key is not mode 0600"
 [ "$(wc -c <"$out/plan.key.new")" -ge 32 ] || fail "plan key is shorter than 32 bytes"
+# prerm stops the milters; postrm purge, run on a scratch copy of the paths,
+# removes the plan key, /etc/postern and the socket folder but keeps the key
+# store with its private keys.
+for script in prerm postrm; do
+  [ -x "$out/control/$script" ] || fail "no executable $script"
+  sh -n "$out/control/$script" || fail "$script is not valid sh"
+done
+grep -q "systemctl stop 'postern@\*.service'" "$out/control/prerm" || fail "prerm does not stop the milters"
+scratch="$out/purge"
+mkdir -p "$scratch/etc" "$scratch/spool/postern" "$scratch/lib/private"
+echo key >"$scratch/etc/plan.key"
+touch "$scratch/spool/postern/spf.sock" "$scratch/lib/private/alice.key"
+sed -e "s#/etc/postern#$scratch/etc#g" -e "s#/var/spool/postfix/postern#$scratch/spool/postern#g" \
+    -e "s#/var/lib/postern#$scratch/lib#g" "$out/control/postrm" >"$out/postrm.scratch"
+sh "$out/postrm.scratch" remove 2>/dev/null
+[ -e "$scratch/etc/plan.key" ] || fail "postrm remove deleted the plan key"
+sh "$out/postrm.scratch" purge 2>"$out/purge.err"
+[ ! -e "$scratch/etc" ] || fail "postrm purge left $(ls "$scratch/etc")"
+[ ! -e "$scratch/spool/postern" ] || fail "postrm purge left the socket folder"
+[ -e "$scratch/lib/private/alice.key" ] || fail "postrm purge deleted the key store"
+grep -q "kept the key store" "$out/purge.err" || fail "postrm purge does not say the key store was kept"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libmilter libyaml-cpp libssl3; do
   echo "$depends" | grep -q "$lib" || fail "Depends lacks $lib: $depends"

@@ -3,7 +3,8 @@
 # Builds the .rpm with CPack into a private folder and checks what a mail
 # admin relies on: the programs in /usr/sbin, the systemd unit, every
 # packaged config marked %config(noreplace), the %post script that creates
-# the service user and the plan key, and library requirements.
+# the service user and the plan key, %preun and %postun, and library
+# requirements.
 set -eu
 build=$1
 out=$(mktemp -d)
@@ -27,6 +28,10 @@ done
 rpm -qp --scripts "$rpm" >"$out/scripts" 2>/dev/null
 grep -q 'useradd --system' "$out/scripts" || fail "%post does not create the service user"
 grep -q 'plan.key' "$out/scripts" || fail "%post does not make the plan key"
+grep -q "preuninstall scriptlet" "$out/scripts" || fail "no %preun"
+grep -q "systemctl stop 'postern@\*.service'" "$out/scripts" || fail "%preun does not stop the milters"
+grep -q "postuninstall scriptlet" "$out/scripts" || fail "no %postun"
+grep -q "rm -rf /var/spool/postfix/postern" "$out/scripts" || fail "%postun does not remove the socket folder"
 rpm -qpR "$rpm" >"$out/requires" 2>/dev/null
 for lib in libmilter libyaml-cpp libssl; do
   grep -q "$lib" "$out/requires" || fail "requires lack $lib: $(tr '\n' ' ' <"$out/requires")"
