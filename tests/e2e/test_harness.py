@@ -11,7 +11,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import HarnessError, parse_swaks, read_deliveries, set_key  # noqa: E402
+from harness import HarnessError, MilterProcess, MilterSpec, parse_swaks, read_deliveries, set_key  # noqa: E402
 from harness import capture  # noqa: E402
 
 
@@ -68,6 +68,35 @@ OK_SESSION = """\
  -> QUIT
 <-  221 2.0.0 Bye
 """
+
+
+class UnixSocketPathTest(unittest.TestCase):
+    """A UNIX-socket milter listens in the queue directory and Postfix gets
+    the path relative to it; a path too long to bind is refused up front."""
+
+    def process(self, queue_dir: str) -> MilterProcess:
+        spec = MilterSpec(binary="/usr/sbin/postern-policy", config_text="", transport="unix")
+        return MilterProcess(spec, os.path.join(self.dir, "policy.yaml"), os.path.join(self.dir, "policy.log"),
+                             queue_dir)
+
+    def setUp(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="postern-harness-")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", self.dir], check=False))
+
+    def test_socket_in_queue_directory_named_relative_for_postfix(self) -> None:
+        m = self.process("/var/spool/postfix")
+        self.assertEqual(m.socket_path, "/var/spool/postfix/postern/policy.sock")
+        self.assertEqual(m.milter_socket, "unix:/var/spool/postfix/postern/policy.sock")
+        self.assertEqual(m.postfix_address, "unix:postern/policy.sock")
+        m.write_config()
+        with open(m.config_file, encoding="utf-8") as f:
+            self.assertIn('socket: "unix:/var/spool/postfix/postern/policy.sock"', f.read())
+
+    def test_too_long_a_path_is_refused(self) -> None:
+        m = self.process("/tmp/" + "q" * 100)
+        with self.assertRaisesRegex(HarnessError, "more than a UNIX socket takes"):
+            m.write_config()
+        self.assertFalse(os.path.exists(m.config_file))
 
 
 class ParseSwaksTest(unittest.TestCase):

@@ -25,6 +25,8 @@ _BINARY = re.compile(r"^postern-([a-z][a-z0-9]*)$")
 # Where UNIX-socket milters listen, under Postfix's queue directory (as
 # packaging/config and postfix-examples/main.cf have it).
 SOCKET_SUBDIR = "postern"
+# The longest path a UNIX-domain socket can be bound to (sun_path, less its NUL).
+UNIX_PATH_MAX = 107
 _KEY_LINE = re.compile(r"^( *)([A-Za-z0-9_-]+)[ \t]*:(?:[ \t]+(.*?))?[ \t]*$")
 
 
@@ -155,6 +157,10 @@ def discover_milters(bin_dir: str, source_dir: str, only: list[str] | None = Non
     return [MilterSpec(binary=path, config_path=example_config(source_dir, name)) for name, path in found.items()]
 
 
+def socket_path_fits(path: str) -> bool:
+    return len(path.encode()) <= UNIX_PATH_MAX
+
+
 class MilterProcess:
     """One running (or stopped) milter of a Postfix instance."""
 
@@ -209,6 +215,10 @@ class MilterProcess:
         return self.port in listening_ports()
 
     def write_config(self) -> None:
+        if self.socket_path and not socket_path_fits(self.socket_path):
+            raise HarnessError(f"{self.name}: the socket path {self.socket_path} has {len(self.socket_path.encode())} "
+                               f"bytes, more than a UNIX socket takes ({UNIX_PATH_MAX}); choose a shorter base "
+                               "directory or transport='inet'")
         text = self.spec.base_config()
         socket = {"milter.socket": f'"{self.milter_socket}"'}
         if self.socket_path:
