@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -85,13 +86,10 @@ SocketFile socket_file(const std::string& socket) {
   const auto path = core::unix_socket_path(socket);
   struct stat st {};
   if (!path || ::lstat(path->c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return {};
-  std::string absolute = *path;
-  if (absolute.front() != '/') {  // daemon() changes to / before the stop
-    char cwd[4096];
-    if (::getcwd(cwd, sizeof cwd) == nullptr) return {};
-    absolute = std::string(cwd) + "/" + absolute;
-  }
-  return {absolute, st.st_dev, st.st_ino};
+  std::error_code ec;  // absolute: daemon() changes to / before the stop
+  const std::filesystem::path absolute = std::filesystem::absolute(*path, ec);
+  if (ec) return {};
+  return {absolute.string(), st.st_dev, st.st_ino};
 }
 
 // libmilter leaves the socket file behind when it stops. A kill -9 leaves it

@@ -176,9 +176,9 @@ Settings Settings::from(const config::Config& c) {
       c, "outbound.sign_format", {{"detached", smime::SignFormat::detached}, {"opaque", smime::SignFormat::opaque}});
   s.cipher_auto = c.get_string("outbound.cipher") == "auto";
   s.encrypt.cipher = config::choose<smime::ContentCipher>(c, "outbound.cipher",
-                                                  {{"aes256-cbc", smime::ContentCipher::aes256_cbc},
-                                                   {"aes256-gcm", smime::ContentCipher::aes256_gcm},
-                                                   {"auto", smime::ContentCipher::aes256_cbc}});
+                                                          {{"aes256-cbc", smime::ContentCipher::aes256_cbc},
+                                                           {"aes256-gcm", smime::ContentCipher::aes256_gcm},
+                                                           {"auto", smime::ContentCipher::aes256_cbc}});
   s.encrypt.rsa_padding = config::choose<smime::RsaPadding>(
       c, "outbound.rsa_padding", {{"pkcs1v15", smime::RsaPadding::pkcs1v15}, {"oaep", smime::RsaPadding::oaep}});
   smime::HeaderProtection hp;
@@ -216,13 +216,11 @@ Settings Settings::from(const config::Config& c) {
     problems.push_back({c.where("inbound.authserv_id"),
                         "inbound.authserv_id must be a token (printable ASCII without spaces, ';' or parentheses)"});
   }
-  {
-    const std::string& mode = c.get_string("revocation.mode");
-    s.revocation = mode == "off"         ? std::nullopt
-                   : mode == "hard_fail" ? std::optional{revocation::Mode::hard_fail}
-                                         : std::optional{revocation::Mode::soft_fail};
-    s.revocation_timeout = c.get_duration("revocation.timeout");
-  }
+  s.revocation = config::choose<std::optional<revocation::Mode>>(c, "revocation.mode",
+                                                                 {{"off", std::nullopt},
+                                                                  {"soft_fail", revocation::Mode::soft_fail},
+                                                                  {"hard_fail", revocation::Mode::hard_fail}});
+  s.revocation_timeout = c.get_duration("revocation.timeout");
 
   s.spool_memory_limit = static_cast<std::size_t>(c.get_size("spool.memory_limit"));
   s.spool_directory = c.get_string("spool.directory");

@@ -177,18 +177,19 @@ Settings Settings::from(const config::Config& c) {
   check([&] { s.internal_domains = DomainList(c.get_list("internal.domains"), c.where("internal.domains")); });
 
   s.tags.position = config::choose<TagPosition>(c, "outbound.tag_position",
-                                        {{"anywhere", TagPosition::anywhere}, {"prefix", TagPosition::prefix}});
+                                                {{"anywhere", TagPosition::anywhere}, {"prefix", TagPosition::prefix}});
   s.tags.case_sensitive = c.get_bool("outbound.tag_case_sensitive");
   s.on_bad_tag = config::choose<OnBadTag>(c, "outbound.on_bad_tag",
-                                  {{"reject", OnBadTag::reject}, {"confidential", OnBadTag::confidential}});
+                                          {{"reject", OnBadTag::reject}, {"confidential", OnBadTag::confidential}});
   s.untagged_incamail_recipient =
       config::choose<Untagged>(c, "outbound.untagged_incamail_recipient",
-                       {{"tag_confidential", Untagged::tag_confidential}, {"keep", Untagged::keep}});
+                               {{"tag_confidential", Untagged::tag_confidential}, {"keep", Untagged::keep}});
   s.max_size = c.get_size("outbound.max_size");
   s.registered_max_size = c.get_size("outbound.registered_max_size");
   s.on_registered_too_large =
       config::choose<OnRegisteredTooLarge>(c, "outbound.on_registered_too_large",
-                                   {{"warn", OnRegisteredTooLarge::warn}, {"reject", OnRegisteredTooLarge::reject}});
+                                           {{"warn", OnRegisteredTooLarge::warn},
+                                            {"reject", OnRegisteredTooLarge::reject}});
 
   s.cert_subjects = c.get_list("inbound.cert_subjects");
   s.cert_issuers = c.get_list("inbound.cert_issuers");
@@ -208,7 +209,8 @@ Settings Settings::from(const config::Config& c) {
                         "inbound.lookalike_subject_marks: an empty mark would match every subject"});
   }
   s.on_unverified =
-      config::choose<OnUnverified>(c, "inbound.on_unverified", {{"tag", OnUnverified::tag}, {"reject", OnUnverified::reject}});
+      config::choose<OnUnverified>(c, "inbound.on_unverified",
+                                   {{"tag", OnUnverified::tag}, {"reject", OnUnverified::reject}});
   s.unverified_tag = c.get_string("inbound.unverified_tag");
   if (s.unverified_tag.empty() || printable(s.unverified_tag, s.unverified_tag.size()) != s.unverified_tag) {
     problems.push_back({c.where("inbound.unverified_tag"),
